@@ -1,1 +1,1 @@
-// placeholder translation unit until the first model lands
+// Anchor translation unit for the gallop_models library.

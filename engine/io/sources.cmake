@@ -1,0 +1,1 @@
+# sources of engine/io (none yet)

@@ -1,0 +1,1 @@
+# sources of engine/pipeline (none yet)

@@ -1,0 +1,1 @@
+target_sources(gallop_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}/safetensors.cpp)

@@ -1,0 +1,47 @@
+// Attention: the one entry point through which every model calls attention.
+//
+//   out = softmax(q·kᵀ · scale) · v        per batch and head, non-causal,
+//   keys j >= k_lens[b] are masked out (padding) when k_lens is given.
+//
+// Layout: q [B, Lq, H, D], k and v [B, Lk, H, D] (any strides with a unit last dim), result
+// [B, Lq, H, D] in q's dtype. Accumulation is fp32 whatever the input dtype.
+//
+// The backend is chosen by name (`--attention`), so kernels can be compared side by side;
+// `Auto` picks the fastest one known to apply on this device and shape, and every backend falls
+// back to the reference when it does not apply (wrong device, dtype, head dim, ...).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <optional>
+#include <string>
+
+namespace gallop::kernels {
+
+enum class AttentionBackend {
+  Auto,       // best known for the device and shape (see attention_select)
+  Reference,  // plain ATen math in fp32 (the ground truth; any device, any dtype)
+  Sdpa,       // at::scaled_dot_product_attention with ATen's own backend choice
+  Cudnn,      // ATen SDPA restricted to cuDNN's fused attention
+  Flash,      // ATen SDPA restricted to its flash backend (FlashAttention-2)
+  Gallop,     // gallop's own CUDA kernels (kernels/attention/*.cu)
+};
+
+const char* attention_backend_name(AttentionBackend b);
+// Parses "auto", "reference", "sdpa", "cudnn", "flash", "gallop"; throws std::invalid_argument.
+AttentionBackend parse_attention_backend(const std::string& name);
+
+struct AttentionOptions {
+  AttentionBackend backend = AttentionBackend::Auto;
+  std::optional<double> scale;  // default 1/sqrt(D)
+};
+
+// q [B, Lq, H, D], k/v [B, Lk, H, D], k_lens [B] (int32/int64, CPU or same device) or undefined.
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                     const at::Tensor& k_lens = {}, const AttentionOptions& options = {});
+
+// The fp32 ATen reference (also the fallback). Same contract as attention().
+at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const at::Tensor& k_lens, double scale);
+
+}  // namespace gallop::kernels

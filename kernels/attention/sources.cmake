@@ -1,0 +1,1 @@
+target_sources(gallop_kernels PRIVATE ${CMAKE_CURRENT_LIST_DIR}/attention.cpp)

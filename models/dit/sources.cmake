@@ -1,0 +1,1 @@
+# sources of models/dit (none yet)

@@ -1,0 +1,1 @@
+# sources of models/text_encoder (none yet)

@@ -1,0 +1,1 @@
+# sources of models/vae (none yet)
