@@ -13,6 +13,43 @@ namespace gallop {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Registry of open temporary files for remove_pending_outputs_signal_safe(): fixed slots of
+// plain char buffers, claimed and released with atomics, so a signal handler can read them.
+constexpr int kMaxPending = 32;
+constexpr size_t kMaxPathBytes = 4096;
+struct PendingSlot {
+  std::atomic<int> state{0};  // 0 free, 1 being written, 2 holds a path
+  char path[kMaxPathBytes];
+};
+PendingSlot g_pending[kMaxPending];
+
+int register_pending(const fs::path& p) {
+  const std::string s = p.string();
+  if (s.size() + 1 > kMaxPathBytes) return -1;
+  for (int i = 0; i < kMaxPending; ++i) {
+    int expected = 0;
+    if (g_pending[i].state.compare_exchange_strong(expected, 1)) {
+      std::memcpy(g_pending[i].path, s.c_str(), s.size() + 1);
+      g_pending[i].state.store(2);
+      return i;
+    }
+  }
+  return -1;
+}
+
+void unregister_pending(int slot) {
+  if (slot >= 0) g_pending[slot].state.store(0);
+}
+
+}  // namespace
+
+void remove_pending_outputs_signal_safe() {
+  for (auto& slot : g_pending)
+    if (slot.state.load() == 2) ::unlink(slot.path);
+}
+
 void check_output_writable(const fs::path& target) {
   const std::string name = target.string();
   GALLOP_CHECK(!name.empty(), InvalidArgument, "output path is empty");
@@ -37,9 +74,11 @@ PendingOutput::PendingOutput(fs::path target) : target_(std::move(target)) {
   temp_ = dir.empty() ? fs::path(tmp_name) : dir / tmp_name;
   // Keep the extension last: FFmpeg picks the container from it.
   temp_ += target_.extension();
+  slot_ = register_pending(temp_);
 }
 
 PendingOutput::~PendingOutput() {
+  unregister_pending(slot_);
   if (!committed_) {
     std::error_code ec;
     fs::remove(temp_, ec);
@@ -51,6 +90,8 @@ void PendingOutput::commit() {
   fs::rename(temp_, target_, ec);
   if (ec) fail(ErrorKind::Io, target_.string(), ": cannot move the finished file into place: ", ec.message());
   committed_ = true;
+  unregister_pending(slot_);
+  slot_ = -1;
 }
 
 AtomicFileWriter::AtomicFileWriter(fs::path target) : pending_(std::move(target)) {

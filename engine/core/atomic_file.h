@@ -14,6 +14,10 @@ namespace gallop {
 // before any heavy work.
 void check_output_writable(const std::filesystem::path& target);
 
+// Removes every temporary file of a PendingOutput that is still open. Async-signal-safe: meant
+// for a signal handler that is about to _exit().
+void remove_pending_outputs_signal_safe();
+
 // A temporary path beside `target`; removed on destruction unless commit() renamed it.
 class PendingOutput {
  public:
@@ -30,6 +34,7 @@ class PendingOutput {
   std::filesystem::path target_;
   std::filesystem::path temp_;
   bool committed_ = false;
+  int slot_ = -1;  // registry slot for remove_pending_outputs_signal_safe()
 };
 
 // Buffered binary writer on top of PendingOutput.

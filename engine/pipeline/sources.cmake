@@ -1,1 +1,1 @@
-# sources of engine/pipeline (none yet)
+target_sources(gallop_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}/request.cpp)
