@@ -1,1 +1,0 @@
-// Anchor translation unit for the gallop_tokenizer library.
