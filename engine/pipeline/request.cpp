@@ -11,22 +11,6 @@
 
 namespace gallop::engine {
 
-const char* solver_name(SolverKind s) {
-  switch (s) {
-    case SolverKind::UniPC: return "unipc";
-    case SolverKind::DPMpp: return "dpm++";
-    case SolverKind::Euler: return "euler";
-  }
-  return "?";
-}
-
-SolverKind parse_solver(const std::string& name) {
-  if (name == "unipc") return SolverKind::UniPC;
-  if (name == "dpm++" || name == "dpmpp") return SolverKind::DPMpp;
-  if (name == "euler") return SolverKind::Euler;
-  fail(ErrorKind::InvalidArgument, "unknown solver '", name, "' (expected unipc, dpm++ or euler)");
-}
-
 at::Device parse_device(const std::string& name) {
   if (name == "auto") return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
   if (name == "cpu") return at::kCPU;

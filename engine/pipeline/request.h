@@ -11,14 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "engine/sampling/scheduler.h"
 #include "kernels/attention/attention.h"
 
 namespace gallop::engine {
-
-enum class SolverKind { UniPC, DPMpp, Euler };
-const char* solver_name(SolverKind s);
-// "unipc", "dpm++" (also "dpmpp"), "euler"; throws gallop::Error(InvalidArgument).
-SolverKind parse_solver(const std::string& name);
 
 // Where and in which precision things run; decided once and passed down.
 struct RunPolicy {
@@ -46,7 +42,7 @@ struct GenerateRequest {
   std::optional<int> steps;                     // unset: 50
   std::optional<double> guidance;               // unset: 5.0
   std::optional<double> shift;                  // unset: 5.0
-  SolverKind solver = SolverKind::UniPC;
+  Solver solver = Solver::UniPC;
   std::optional<uint64_t> seed;                 // unset: drawn at random (and reported)
   int fps = 16;
   int crf = 10;
@@ -70,7 +66,7 @@ struct ResolvedGenerate {
   std::string prompt, negative_prompt;
   int width = 0, height = 0, frames = 0, steps = 0;
   double guidance = 0, shift = 0;
-  SolverKind solver = SolverKind::UniPC;
+  Solver solver = Solver::UniPC;
   uint64_t seed = 0;
   bool seed_was_drawn = false;
   int fps = 16, crf = 10;

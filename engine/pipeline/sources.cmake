@@ -1,1 +1,1 @@
-target_sources(gallop_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}/request.cpp)
+target_sources(gallop_engine PRIVATE ${CMAKE_CURRENT_LIST_DIR}/request.cpp ${CMAKE_CURRENT_LIST_DIR}/latents.cpp)

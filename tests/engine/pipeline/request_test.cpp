@@ -65,7 +65,7 @@ TEST(Request, ParsesSizesInBothSpellings) {
   EXPECT_THROW(parse_size("832"), Error);
   EXPECT_THROW(parse_size("-8x8"), Error);
   EXPECT_THROW(parse_size("8x8x8"), Error);
-  EXPECT_EQ(parse_solver("dpm++"), SolverKind::DPMpp);
+  EXPECT_EQ(parse_solver("dpm++"), Solver::DPMpp);
   EXPECT_THROW(parse_solver("ddim"), Error);
   EXPECT_EQ(parse_dtype("bf16"), at::kBFloat16);
   EXPECT_THROW(parse_dtype("fp8"), Error);
