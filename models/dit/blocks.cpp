@@ -1,0 +1,145 @@
+// Attention, block, head and image-embedding modules of the Wan DiT (see blocks.h).
+#include "models/dit/blocks.h"
+
+#include "models/dit/rope.h"
+
+namespace gallop::models::dit {
+
+namespace {
+
+constexpr double kImageNormEps = 1e-5;  // MLPProj's LayerNorms use the nn.LayerNorm default
+
+// [B, L, H·D] -> [B, L, H, D]
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+  return x.view({x.size(0), x.size(1), heads, x.size(2) / heads});
+}
+
+}  // namespace
+
+// ---- self-attention --------------------------------------------------------------------------
+
+SelfAttentionImpl::SelfAttentionImpl(const DitConfig& c, const at::TensorOptions& options) : num_heads(c.num_heads) {
+  q = register_module("q", Linear(c.dim, c.dim, options));
+  k = register_module("k", Linear(c.dim, c.dim, options));
+  v = register_module("v", Linear(c.dim, c.dim, options));
+  o = register_module("o", Linear(c.dim, c.dim, options));
+  norm_q = register_module("norm_q", RmsNorm(c.dim, c.eps, options));
+  norm_k = register_module("norm_k", RmsNorm(c.dim, c.eps, options));
+}
+
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& rope, const at::Tensor& k_lens,
+                                      const ForwardOptions& options) {
+  const auto run = options.compute_dtype;
+  const auto xr = x.to(run);                             // [B, L, dim], cast once for q, k, v
+  auto qh = split_heads(norm_q(q(xr, run)), num_heads);  // [B, L, H, D] fp32 (RMSNorm over all heads)
+  auto kh = split_heads(norm_k(k(xr, run)), num_heads);  // [B, L, H, D] fp32
+  auto vh = split_heads(v(xr, run), num_heads);          // [B, L, H, D] run
+  qh = apply_rope(qh, rope).to(run);  // every token is real: all are rotated
+  kh = apply_rope(kh, rope).to(run);
+  auto out = kernels::attention(qh, kh, vh, k_lens, options.attention);  // [B, L, H, D] run
+  return o(out.flatten(2), run);                                          // [B, L, dim] run
+}
+
+// ---- cross-attention -------------------------------------------------------------------------
+
+CrossAttentionImpl::CrossAttentionImpl(const DitConfig& c, const at::TensorOptions& options)
+    : num_heads(c.num_heads), text_len(c.text_len), image_branch(c.has_image_branch()) {
+  q = register_module("q", Linear(c.dim, c.dim, options));
+  k = register_module("k", Linear(c.dim, c.dim, options));
+  v = register_module("v", Linear(c.dim, c.dim, options));
+  o = register_module("o", Linear(c.dim, c.dim, options));
+  norm_q = register_module("norm_q", RmsNorm(c.dim, c.eps, options));
+  norm_k = register_module("norm_k", RmsNorm(c.dim, c.eps, options));
+  if (image_branch) {
+    k_img = register_module("k_img", Linear(c.dim, c.dim, options));
+    v_img = register_module("v_img", Linear(c.dim, c.dim, options));
+    norm_k_img = register_module("norm_k_img", RmsNorm(c.dim, c.eps, options));
+  }
+}
+
+at::Tensor CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& context, const ForwardOptions& options) {
+  const auto run = options.compute_dtype;
+  const int64_t n_image = image_branch ? context.size(1) - text_len : 0;
+  auto text = context.narrow(1, n_image, context.size(1) - n_image).to(run);  // [B, text_len, dim]
+
+  auto qh = split_heads(norm_q(q(x, run)), num_heads).to(run);     // [B, L, H, D]
+  auto kh = split_heads(norm_k(k(text, run)), num_heads).to(run);  // [B, text_len, H, D]
+  auto vh = split_heads(v(text, run), num_heads);                  // [B, text_len, H, D]
+  auto out = kernels::attention(qh, kh, vh, {}, options.attention).flatten(2);  // [B, L, dim] run
+  if (image_branch) {
+    auto image = context.narrow(1, 0, n_image).to(run);                      // [B, n_image, dim]
+    auto ki = split_heads(norm_k_img(k_img(image, run)), num_heads).to(run);  // [B, n_image, H, D]
+    auto vi = split_heads(v_img(image, run), num_heads);                     // [B, n_image, H, D]
+    auto out_img = kernels::attention(qh, ki, vi, {}, options.attention).flatten(2);  // [B, L, dim] run
+    // The reference returns each attention in q's dtype (fp32) and sums there.
+    out = out.to(at::kFloat) + out_img.to(at::kFloat);  // [B, L, dim] fp32
+  }
+  return o(out, run);  // [B, L, dim] run
+}
+
+// ---- transformer block -----------------------------------------------------------------------
+
+WanBlockImpl::WanBlockImpl(const DitConfig& c, const at::TensorOptions& options) : eps(c.eps) {
+  modulation = register_parameter("modulation", empty_parameter({1, 6, c.dim}, options), false);
+  self_attn = register_module("self_attn", SelfAttention(c, options));
+  norm3 = register_module("norm3", AffineLayerNorm(c.dim, c.eps, options));
+  cross_attn = register_module("cross_attn", CrossAttention(c, options));
+  auto ffn = register_module("ffn", Slots());
+  ffn_in = ffn->add("0", Linear(c.dim, c.ffn_dim, options));
+  ffn_out = ffn->add("2", Linear(c.ffn_dim, c.dim, options));
+}
+
+at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, const at::Tensor& rope,
+                                 const at::Tensor& k_lens, const at::Tensor& context, const ForwardOptions& options) {
+  const auto run = options.compute_dtype;
+  const auto f32 = at::kFloat;
+  // shift, scale, gate of self-attention; shift, scale, gate of the FFN: each [B, 1, dim] fp32
+  auto mod = (modulation.to(f32) + e0).chunk(6, 1);
+
+  // LayerNorm in fp32, rounded to x's dtype (bf16 only entering block 0), modulated in fp32.
+  auto h = layer_norm_no_affine(x, eps).to(f32) * (1 + mod[1]) + mod[0];  // [B, L, dim] fp32
+  auto y = self_attn(h, rope, k_lens, options);                          // [B, L, dim] run
+  auto xs = x.to(f32) + y.to(f32) * mod[2];                               // [B, L, dim] fp32
+
+  xs = xs + cross_attn(norm3(xs), context, options).to(f32);  // no gate
+
+  h = layer_norm_no_affine(xs, eps).to(f32) * (1 + mod[4]) + mod[3];  // [B, L, dim] fp32
+  y = ffn_out(at::gelu(ffn_in(h, run), "tanh"), run);                 // [B, L, dim] run
+  return xs + y.to(f32) * mod[5];                                     // [B, L, dim] fp32
+}
+
+// ---- head ------------------------------------------------------------------------------------
+
+HeadImpl::HeadImpl(const DitConfig& c, const at::TensorOptions& options) : eps(c.eps) {
+  modulation = register_parameter("modulation", empty_parameter({1, 2, c.dim}, options), false);
+  head = register_module("head", Linear(c.dim, c.patch_volume() * c.out_dim, options));
+}
+
+at::Tensor HeadImpl::forward(const at::Tensor& x, const at::Tensor& e) {
+  auto mod = (modulation.to(at::kFloat) + e.unsqueeze(1)).chunk(2, 1);                // shift, scale [B, 1, dim]
+  auto h = layer_norm_no_affine(x, eps).to(at::kFloat) * (1 + mod[1]) + mod[0];       // [B, L, dim] fp32
+  return head(h, at::kFloat);                                                          // [B, L, p·out]
+}
+
+// ---- image embedding (MLPProj) ---------------------------------------------------------------
+
+ImageEmbeddingImpl::ImageEmbeddingImpl(const DitConfig& c, const at::TensorOptions& options) {
+  auto proj = register_module("proj", Slots());
+  norm_in = proj->add("0", AffineLayerNorm(c.image_dim, kImageNormEps, options));
+  fc1 = proj->add("1", Linear(c.image_dim, c.image_dim, options));
+  fc2 = proj->add("3", Linear(c.image_dim, c.dim, options));
+  norm_out = proj->add("4", AffineLayerNorm(c.dim, kImageNormEps, options));
+  if (c.model_type == ModelType::FLF2V)
+    emb_pos = register_parameter("emb_pos", empty_parameter({1, kFlfImageTokens, c.image_dim}, options), false);
+}
+
+at::Tensor ImageEmbeddingImpl::forward(const at::Tensor& clip, const ForwardOptions& options) {
+  const auto run = options.compute_dtype;
+  auto x = clip.to(at::kFloat);                          // [B, N, image_dim]
+  if (emb_pos.defined()) x = x + emb_pos.to(at::kFloat);  // N = 514
+  auto h = fc1(norm_in(x), run);                         // [B, N, image_dim] run
+  h = fc2(at::gelu(h), run);                             // [B, N, dim] run (exact-erf GELU)
+  return norm_out(h);                                    // [B, N, dim] fp32
+}
+
+}  // namespace gallop::models::dit
