@@ -1,5 +1,11 @@
 # Third-party dependencies. Nothing here is vendored: each comes from the PyPI torch wheel or a
 # Debian -dev package (tools/setup.sh installs them).
+#
+# A machine without those packages (the GPU machine that tools/gpu/check.sh runs on has no network)
+# can point GALLOP_DEPS_DIR at the folder tools/gpu/pack_deps.sh fills from this machine's packages:
+# googletest/ (sources, built here), include/nlohmann/ and include/CLI/ (headers). They are used
+# only for the packages that find_package does not find.
+set(GALLOP_DEPS_DIR "" CACHE PATH "Fallback dependencies made by tools/gpu/pack_deps.sh")
 
 # ---- LibTorch (from the PyPI torch wheel) -----------------------------------------------------
 if(NOT Torch_DIR)
@@ -65,11 +71,28 @@ if(GALLOP_HAVE_CUDA)
 endif()
 
 # ---- Debian packages ----------------------------------------------------------------------------
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(SENTENCEPIECE IMPORTED_TARGET sentencepiece)
+endif()
+if(NOT TARGET PkgConfig::SENTENCEPIECE)
+  # No pkg-config (or no .pc file): the library and header where a plain install puts them.
+  find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h)
+  find_library(SENTENCEPIECE_LIBRARY sentencepiece)
+  if(NOT SENTENCEPIECE_INCLUDE_DIR OR NOT SENTENCEPIECE_LIBRARY)
+    message(FATAL_ERROR "SentencePiece (library and sentencepiece_processor.h) not found; install libsentencepiece-dev")
+  endif()
+  add_library(PkgConfig::SENTENCEPIECE INTERFACE IMPORTED)
+  set_target_properties(PkgConfig::SENTENCEPIECE PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${SENTENCEPIECE_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${SENTENCEPIECE_LIBRARY}")
+endif()
 # FFmpeg is optional so that a GPU machine without it can still build kernels and tests;
 # without it, video/image I/O throws a clear "built without FFmpeg" error.
-pkg_check_modules(FFMPEG IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
+set(FFMPEG_FOUND FALSE)
+if(PkgConfig_FOUND)
+  pkg_check_modules(FFMPEG IMPORTED_TARGET libavformat libavcodec libavutil libswscale)
+endif()
 set(GALLOP_HAVE_FFMPEG ${FFMPEG_FOUND})
 set(GALLOP_X264_BUILD "")
 if(GALLOP_HAVE_FFMPEG)
@@ -82,8 +105,41 @@ else()
   message(WARNING "gallop: FFmpeg (libavformat/libavcodec/libavutil/libswscale) not found; "
                   "MP4 and image I/O are disabled in this build")
 endif()
-find_package(nlohmann_json 3 REQUIRED)
-find_package(CLI11 REQUIRED)
+# Header-only packages: the installed package, else GALLOP_DEPS_DIR/include.
+function(gallop_header_fallback target header what)
+  if(GALLOP_DEPS_DIR AND EXISTS "${GALLOP_DEPS_DIR}/include/${header}")
+    add_library(${target} INTERFACE IMPORTED)
+    set_target_properties(${target} PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${GALLOP_DEPS_DIR}/include")
+    message(STATUS "gallop: ${what} from ${GALLOP_DEPS_DIR}/include")
+  else()
+    message(FATAL_ERROR "${what} not found: install it (tools/setup.sh) or pass -DGALLOP_DEPS_DIR=<tools/gpu/pack_deps.sh output>")
+  endif()
+endfunction()
+find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  gallop_header_fallback(nlohmann_json::nlohmann_json nlohmann/json.hpp "nlohmann-json")
+endif()
+find_package(CLI11 QUIET)
+if(NOT CLI11_FOUND)
+  gallop_header_fallback(CLI11::CLI11 CLI/CLI.hpp "CLI11")
+endif()
 if(GALLOP_BUILD_TESTS)
-  find_package(GTest REQUIRED)
+  find_package(GTest QUIET)
+  if(NOT GTest_FOUND)
+    if(GALLOP_DEPS_DIR AND EXISTS "${GALLOP_DEPS_DIR}/googletest/CMakeLists.txt")
+      set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
+      set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+      add_subdirectory("${GALLOP_DEPS_DIR}/googletest" "${CMAKE_BINARY_DIR}/_deps/googletest" EXCLUDE_FROM_ALL)
+      # Its own -Werror must not turn a newer compiler's new warnings into a failed build.
+      target_compile_options(gtest PRIVATE -Wno-error)
+      target_compile_options(gtest_main PRIVATE -Wno-error)
+      if(NOT TARGET GTest::gtest)  # GoogleTest >= 1.11 defines these itself
+        add_library(GTest::gtest ALIAS gtest)
+        add_library(GTest::gtest_main ALIAS gtest_main)
+      endif()
+      message(STATUS "gallop: GoogleTest built from ${GALLOP_DEPS_DIR}/googletest")
+    else()
+      message(FATAL_ERROR "GoogleTest not found: install libgtest-dev or pass -DGALLOP_DEPS_DIR=<tools/gpu/pack_deps.sh output>")
+    endif()
+  endif()
 endif()

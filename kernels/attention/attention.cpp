@@ -1,9 +1,24 @@
-// Dispatch for attention (see attention.h). The CUDA kernels plug in through attention_cuda.h
-// when the build has them; everything else goes through ATen.
+// Dispatch for attention (see attention.h): resolves `Auto` through the measured table
+// (attention_select.h), routes each backend to its implementation, and falls back when one does
+// not apply: gallop's kernels -> cuDNN (or ATen's SDPA); cuDNN / flash -> ATen's SDPA; anything
+// on the CPU -> the fp32 reference. gallop's kernels plug in through attention_cuda.h when the
+// build has CUDA.
 #include "kernels/attention/attention.h"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <stdexcept>
+
+#include "kernels/attention/attention_select.h"
+
+#if defined(GALLOP_HAVE_CUDA)
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "kernels/attention/attention_cuda.h"
+#endif
 
 namespace gallop::kernels {
 
@@ -25,6 +40,16 @@ AttentionBackend parse_attention_backend(const std::string& name) {
     if (name == attention_backend_name(b)) return b;
   throw std::invalid_argument("unknown attention backend '" + name +
                               "' (expected auto, reference, sdpa, cudnn, flash or gallop)");
+}
+
+const char* gallop_kernel_name(attn::GallopKernel kernel) {
+  switch (kernel) {
+    case attn::GallopKernel::kSm80: return "gallop-sm80";
+    case attn::GallopKernel::kSm90: return "gallop-sm90";
+    case attn::GallopKernel::kSm90Overlap: return "gallop-sm90-overlap";
+    case attn::GallopKernel::kSm90Serial: return "gallop-sm90-serial";
+  }
+  return "?";
 }
 
 namespace {
@@ -49,6 +74,17 @@ at::Tensor key_mask(const at::Tensor& k_lens, int64_t lk, const at::Device& devi
   return pos.unsqueeze(0).lt(lens.unsqueeze(1)).view({lens.size(0), 1, 1, lk});
 }
 
+// k_lens that lets every key through is no mask at all; a CPU k_lens can be checked for free
+// (the official DiT passes its sequence lengths that way), which keeps the fused paths mask-free.
+at::Tensor effective_k_lens(const at::Tensor& k_lens, int64_t lk) {
+  if (k_lens.defined() && k_lens.device().is_cpu() && k_lens.numel() > 0 &&
+      k_lens.to(at::kLong).min().item<int64_t>() >= lk)
+    return {};
+  return k_lens;
+}
+
+bool is_half(const at::Tensor& t) { return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf; }
+
 at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
                 double scale) {
   // SDPA wants [B, H, L, D].
@@ -56,6 +92,99 @@ at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, c
   auto out = at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask,
                                               /*dropout_p=*/0.0, /*is_causal=*/false, scale);
   return out.transpose(1, 2);
+}
+
+// cuDNN's fused attention; padding goes in as an additive bias [B, 1, 1, Lk] broadcast over heads
+// and queries. Throws (c10::Error) when cuDNN rejects the inputs.
+at::Tensor cudnn(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
+                 double scale) {
+  std::optional<at::Tensor> bias;
+  if (k_lens.defined()) {
+    auto mask = key_mask(k_lens, k.size(1), q.device());  // [B, 1, 1, Lk]
+    auto b = at::zeros(mask.sizes(), q.options()).masked_fill(mask.logical_not(),
+                                                              -std::numeric_limits<float>::infinity());
+    bias = b.expand({q.size(0), q.size(2), q.size(1), k.size(1)});
+  }
+  auto res = at::_scaled_dot_product_cudnn_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), bias,
+                                                     /*compute_log_sumexp=*/false, /*dropout_p=*/0.0,
+                                                     /*is_causal=*/false, /*return_debug_mask=*/false, scale);
+  return std::get<0>(res).transpose(1, 2);
+}
+
+// FlashAttention-2 as ATen ships it, on [B, L, H, D] directly; padding through its varlen entry
+// (cumulative lengths over the full rows plus seqused_k). Throws when flash rejects the inputs.
+at::Tensor flash(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
+                 double scale) {
+  const int64_t b = q.size(0), lq = q.size(1), lk = k.size(1);
+  if (!k_lens.defined()) {
+    auto res = at::_flash_attention_forward(q, k, v, std::nullopt, std::nullopt, lq, lk, /*dropout_p=*/0.0,
+                                            /*is_causal=*/false, /*return_debug_mask=*/false, scale);
+    return std::get<0>(res);
+  }
+  auto idx = at::arange(b + 1, at::TensorOptions().dtype(at::kInt).device(q.device()));
+  auto cu_q = idx * static_cast<int32_t>(lq);  // [B + 1]
+  auto cu_k = idx * static_cast<int32_t>(lk);  // [B + 1]
+  auto used_k = k_lens.to(q.device(), at::kInt).clamp(0, lk).contiguous();  // [B]
+  auto q2 = q.reshape({b * lq, q.size(2), q.size(3)});  // [B*Lq, H, D]
+  auto k2 = k.reshape({b * lk, k.size(2), k.size(3)});
+  auto v2 = v.reshape({b * lk, v.size(2), v.size(3)});
+  auto res = at::_flash_attention_forward(q2, k2, v2, cu_q, cu_k, lq, lk, /*dropout_p=*/0.0, /*is_causal=*/false,
+                                          /*return_debug_mask=*/false, scale, std::nullopt, std::nullopt, used_k);
+  return std::get<0>(res).view({b, lq, q.size(2), q.size(3)});
+}
+
+#if defined(GALLOP_HAVE_CUDA)
+attn::ElementType element_type(c10::ScalarType dtype) {
+  return dtype == at::kBFloat16 ? attn::ElementType::kBf16 : attn::ElementType::kFp16;
+}
+
+// The gallop kernel `gallop` means on this device, or nothing.
+std::optional<attn::GallopKernel> best_gallop_kernel(c10::ScalarType dtype, int64_t head_dim) {
+  for (auto kernel : {attn::GallopKernel::kSm90, attn::GallopKernel::kSm80})
+    if (gallop_kernel_available(kernel, dtype, head_dim)) return kernel;
+  return std::nullopt;
+}
+
+// The kernels read 16-byte chunks (cp.async / TMA): every row start must be 16-byte aligned.
+at::Tensor aligned_operand(const at::Tensor& t) {
+  auto c = t.stride(3) == 1 ? t : t.contiguous();
+  const bool aligned = reinterpret_cast<uintptr_t>(c.data_ptr()) % 16 == 0 && c.stride(0) % 8 == 0 &&
+                       c.stride(1) % 8 == 0 && c.stride(2) % 8 == 0;
+  return aligned ? c : c.clone(at::MemoryFormat::Contiguous);
+}
+#endif
+
+// The implementation a backend resolves to on these inputs, before any library rejects them.
+enum class Impl { Reference, Sdpa, Cudnn, Flash, Gallop };
+
+struct Plan {
+  Impl impl = Impl::Reference;
+  attn::GallopKernel kernel = attn::GallopKernel::kSm80;  // when impl == Gallop
+};
+
+Plan make_plan(const at::Tensor& q, const at::Tensor& k, const at::Tensor& k_lens, AttentionBackend backend) {
+  if (!q.is_cuda() || backend == AttentionBackend::Reference) return {Impl::Reference};
+  if (backend == AttentionBackend::Auto) {
+#if defined(GALLOP_HAVE_CUDA)
+    const auto* prop = at::cuda::getDeviceProperties(q.device().index());
+    backend = select_attention_backend({prop->name, prop->major, prop->minor}, q.scalar_type(), q.size(3), k.size(1));
+#else
+    backend = AttentionBackend::Sdpa;
+#endif
+  }
+  // The fused backends take 16-bit inputs only; everything else is ATen's SDPA.
+  if (!is_half(q)) return {Impl::Sdpa};
+  switch (backend) {
+    case AttentionBackend::Cudnn: return {Impl::Cudnn};
+    case AttentionBackend::Flash: return {Impl::Flash};
+    case AttentionBackend::Gallop: {
+#if defined(GALLOP_HAVE_CUDA)
+      if (auto kernel = best_gallop_kernel(q.scalar_type(), q.size(3))) return {Impl::Gallop, *kernel};
+#endif
+      return {Impl::Cudnn};
+    }
+    default: return {Impl::Sdpa};
+  }
 }
 
 }  // namespace
@@ -73,24 +202,104 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
   return out.transpose(1, 2).to(q.scalar_type());
 }
 
+bool gallop_kernel_available(attn::GallopKernel kernel, c10::ScalarType dtype, int64_t head_dim) {
+#if defined(GALLOP_HAVE_CUDA)
+  if (dtype != at::kBFloat16 && dtype != at::kHalf) return false;
+  if (head_dim != 64 && head_dim != 128) return false;
+  if (!at::cuda::is_available()) return false;
+  return attn::gallop_kernel_runnable(kernel, element_type(dtype), static_cast<int>(head_dim));
+#else
+  (void)kernel;
+  (void)dtype;
+  (void)head_dim;
+  return false;
+#endif
+}
+
+at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
+                            double scale, attn::GallopKernel kernel) {
+  check_inputs(q, k, v, k_lens);
+  if (!q.is_cuda() || !gallop_kernel_available(kernel, q.scalar_type(), q.size(3)))
+    throw std::invalid_argument(std::string("attention: ") + gallop_kernel_name(kernel) +
+                                " is not available for these inputs on this device/build");
+#if defined(GALLOP_HAVE_CUDA)
+  TORCH_CHECK(q.size(1) <= std::numeric_limits<int32_t>::max() && k.size(1) <= std::numeric_limits<int32_t>::max() &&
+                  q.size(0) <= 65535 && q.size(2) <= 65535,
+              "attention: shape ", q.sizes(), " / ", k.sizes(), " exceeds the gallop kernels' grid");
+  const c10::cuda::CUDAGuard guard(q.device());
+  const auto qa = aligned_operand(q);
+  const auto ka = aligned_operand(k);
+  const auto va = aligned_operand(v);
+  auto out = at::empty({q.size(0), q.size(1), q.size(2), q.size(3)}, q.options());  // [B, Lq, H, D]
+  at::Tensor lens;                                                                   // [B] int32 on the device
+  if (k_lens.defined()) lens = k_lens.to(q.device(), at::kInt).contiguous();
+
+  attn::AttentionParams p;
+  p.q = qa.data_ptr();
+  p.k = ka.data_ptr();
+  p.v = va.data_ptr();
+  p.o = out.data_ptr();
+  p.q_batch_stride = qa.stride(0), p.q_row_stride = qa.stride(1), p.q_head_stride = qa.stride(2);
+  p.k_batch_stride = ka.stride(0), p.k_row_stride = ka.stride(1), p.k_head_stride = ka.stride(2);
+  p.v_batch_stride = va.stride(0), p.v_row_stride = va.stride(1), p.v_head_stride = va.stride(2);
+  p.o_batch_stride = out.stride(0), p.o_row_stride = out.stride(1), p.o_head_stride = out.stride(2);
+  p.batch = static_cast<int32_t>(q.size(0));
+  p.heads = static_cast<int32_t>(q.size(2));
+  p.len_q = static_cast<int32_t>(q.size(1));
+  p.len_k = static_cast<int32_t>(k.size(1));
+  p.head_dim = static_cast<int32_t>(q.size(3));
+  p.scale = static_cast<float>(scale);
+  p.scale_log2 = static_cast<float>(scale * 1.4426950408889634);  // scale * log2(e)
+  p.k_lens = lens.defined() ? lens.data_ptr<int32_t>() : nullptr;
+  p.dtype = element_type(q.scalar_type());
+  if (out.numel() == 0) return out;
+  C10_CUDA_CHECK(attn::launch_gallop_kernel(kernel, p, at::cuda::getCurrentCUDAStream()));
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
+  return out;
+#else
+  (void)scale;
+  throw std::invalid_argument("attention: this build has no CUDA kernels");
+#endif
+}
+
+std::string attention_implementation(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& k_lens, const AttentionOptions& options) {
+  check_inputs(q, k, v, k_lens);
+  const Plan plan = make_plan(q, k, effective_k_lens(k_lens, k.size(1)), options.backend);
+  switch (plan.impl) {
+    case Impl::Reference: return "reference";
+    case Impl::Sdpa: return "sdpa";
+    case Impl::Cudnn: return "cudnn";
+    case Impl::Flash: return "flash";
+    case Impl::Gallop: return gallop_kernel_name(plan.kernel);
+  }
+  return "?";
+}
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
                      const AttentionOptions& options) {
   check_inputs(q, k, v, k_lens);
   const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
-  switch (options.backend) {
-    case AttentionBackend::Reference:
-      return attention_reference(q, k, v, k_lens, scale);
-    case AttentionBackend::Auto:
-    case AttentionBackend::Sdpa:
-    case AttentionBackend::Cudnn:
-    case AttentionBackend::Flash:
-    case AttentionBackend::Gallop:
-      // Until the CUDA kernels land, every fast backend is ATen's SDPA on CUDA and the reference
-      // on the CPU (fp32 math either way for fp32 inputs).
-      if (q.is_cuda()) return sdpa(q, k, v, k_lens, scale);
-      return attention_reference(q, k, v, k_lens, scale);
+  const at::Tensor lens = effective_k_lens(k_lens, k.size(1));
+  const Plan plan = make_plan(q, k, lens, options.backend);
+  switch (plan.impl) {
+    case Impl::Reference: return attention_reference(q, k, v, lens, scale);
+    case Impl::Sdpa: return sdpa(q, k, v, lens, scale);
+    case Impl::Gallop: return attention_gallop(q, k, v, lens, scale, plan.kernel);
+    case Impl::Cudnn:
+      try {
+        return cudnn(q, k, v, lens, scale);
+      } catch (const c10::Error&) {
+        return sdpa(q, k, v, lens, scale);  // cuDNN rejected this shape/layout/GPU
+      }
+    case Impl::Flash:
+      try {
+        return flash(q, k, v, lens, scale);
+      } catch (const c10::Error&) {
+        return sdpa(q, k, v, lens, scale);  // flash rejected this shape/GPU
+      }
   }
-  return attention_reference(q, k, v, k_lens, scale);
+  return attention_reference(q, k, v, lens, scale);
 }
 
 }  // namespace gallop::kernels

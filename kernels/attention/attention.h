@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "kernels/attention/attention_params.h"
+
 namespace gallop::kernels {
 
 enum class AttentionBackend {
@@ -43,5 +45,21 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 // The fp32 ATen reference (also the fallback). Same contract as attention().
 at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& k_lens, double scale);
+
+// What attention() runs for these inputs and options, after `Auto` is resolved and fallbacks are
+// applied: "reference", "sdpa", "cudnn", "flash", "gallop-sm80", "gallop-sm90-overlap", ...
+// (a fallback that is only discovered when cuDNN or flash rejects the call shows as that backend).
+std::string attention_implementation(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& k_lens = {}, const AttentionOptions& options = {});
+
+// ---- gallop's own kernels, one by one (tests and benchmarks) ----
+const char* gallop_kernel_name(attn::GallopKernel kernel);
+// True when `kernel` is compiled into this build for the current CUDA device and handles this
+// dtype (bf16/fp16) and head dim (64/128).
+bool gallop_kernel_available(attn::GallopKernel kernel, c10::ScalarType dtype, int64_t head_dim);
+// Runs exactly `kernel` (CUDA tensors, same contract as attention()); throws std::invalid_argument
+// when it is not available for these inputs.
+at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
+                            double scale, attn::GallopKernel kernel);
 
 }  // namespace gallop::kernels

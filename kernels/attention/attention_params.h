@@ -1,0 +1,49 @@
+// The plain parameters of one attention launch: the only thing the CUDA kernels see.
+//
+// No torch types here (the .cu files include this and must stay free of torch headers). All
+// strides are in elements; the head dimension is contiguous (stride 1). The layout is the one
+// the DiT uses, [B, L, H, D]: for a contiguous tensor row_stride = H*D and head_stride = D.
+#pragma once
+
+#include <cstdint>
+
+namespace gallop::kernels::attn {
+
+enum class ElementType : int32_t { kBf16 = 0, kFp16 = 1 };
+
+// gallop's own attention kernels.
+enum class GallopKernel : int32_t {
+  kSm80,         // mma.sync, FlashAttention-2 schedule (Ampere, Ada, Hopper)
+  kSm90,         // Hopper wgmma/TMA kernel, the variant tile_config.h chooses
+  kSm90Overlap,  // Hopper, softmax overlapped with P·V (intra-warpgroup overlap)
+  kSm90Serial,   // Hopper, S -> softmax -> P·V in order
+};
+
+struct AttentionParams {
+  const void* q = nullptr;  // [B, Lq, H, D]
+  const void* k = nullptr;  // [B, Lk, H, D]
+  const void* v = nullptr;  // [B, Lk, H, D]
+  void* o = nullptr;        // [B, Lq, H, D], same element type as q
+
+  int64_t q_batch_stride = 0, q_row_stride = 0, q_head_stride = 0;
+  int64_t k_batch_stride = 0, k_row_stride = 0, k_head_stride = 0;
+  int64_t v_batch_stride = 0, v_row_stride = 0, v_head_stride = 0;
+  int64_t o_batch_stride = 0, o_row_stride = 0, o_head_stride = 0;
+
+  int32_t batch = 0;
+  int32_t heads = 0;
+  int32_t len_q = 0;
+  int32_t len_k = 0;
+  int32_t head_dim = 0;
+
+  float scale = 0.f;       // softmax scale (1/sqrt(D) by default)
+  float scale_log2 = 0.f;  // scale * log2(e): the kernels exponentiate with exp2
+
+  // [B] valid key counts on the device (int32), or nullptr when all len_k keys are valid.
+  // Keys j >= k_lens[b] are masked out; a row with no valid key gets zeros.
+  const int32_t* k_lens = nullptr;
+
+  ElementType dtype = ElementType::kBf16;
+};
+
+}  // namespace gallop::kernels::attn

@@ -1,0 +1,23 @@
+// Declarations of the per-(dtype, head dim) kernel launchers. Their definitions live in
+// flash_sm80.cuh / flash_sm90_launch.cuh and are instantiated once each in the generated
+// instance files (kernels/attention/sources.cmake), so that the switch in attention_cuda.cu
+// compiles without seeing any kernel code.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "kernels/attention/attention_params.h"
+
+namespace gallop::kernels::attn {
+
+template <typename T, int kHeadDim>
+cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream);
+template <typename T, int kHeadDim>
+bool flash_fwd_sm80_runnable();
+
+template <typename T, int kHeadDim, bool kOverlap>
+cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream);
+template <typename T, int kHeadDim, bool kOverlap>
+bool flash_fwd_sm90_runnable();
+
+}  // namespace gallop::kernels::attn

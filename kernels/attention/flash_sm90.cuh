@@ -1,0 +1,400 @@
+// FlashAttention-3-style forward kernel for Hopper (sm_90a): TMA loads, wgmma, an mbarrier
+// producer/consumer pipeline between the loads and two math warpgroups, online softmax in fp32.
+//
+// Same contract as the sm_80 kernel (attention_params.h): O = softmax(Q·Kᵀ·scale)·V per (batch,
+// head), bf16/fp16, head dims 64 and 128, non-causal, keys limited to k_lens[b].
+//
+// CTA = 2 warpgroups (256 threads), 128 query rows of one (batch, head), 64 rows per warpgroup.
+//   Loads: thread 0 loads Q once and K(j), V(j) into stage j % kStages with 4-D TMA tile loads
+//     ([D, L, H, B] tensor maps, 64-column boxes, 128-byte swizzle); each completes on a "full"
+//     mbarrier with its byte count. The first kStages blocks are issued up front; after that,
+//     once all 8 warps have arrived on a stage's "empty" mbarrier, thread 0 refills it with
+//     block j + kStages (it does so at the end of its own iteration, when the other warpgroup
+//     has normally released the stage too).
+//   Math, per warpgroup: S = Q·K(j)ᵀ is an SS
+//     wgmma (m64 x block_n x k16 steps over D); the softmax runs on the accumulators in registers;
+//     P (converted to 16-bit in registers, in the wgmma A-operand layout) times V(j) is an RS
+//     wgmma with V read N-major. One lane per warp arrives on "empty" when K or V is consumed.
+//   With kOverlap, the consumer issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax
+//     of block j while the second product is still on the tensor cores (FA3's intra-warpgroup
+//     overlap); O is rescaled once that product has landed.
+// Keys past kv_end inside the last block are masked to -inf; rows and keys past the tensor's end
+// are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
+// stores; the output is small next to the O(L²) work).
+//
+// Every wait on an mbarrier traps after ~10 s (ptx_sm90.cuh), so a pipeline bug fails the
+// launch instead of hanging. Tiles: tile_config.h. Build: ARCHS 90a only.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+
+#include "kernels/attention/attention_params.h"
+#include "kernels/attention/ptx_sm80.cuh"
+#include "kernels/attention/ptx_sm90.cuh"
+#include "kernels/attention/tile_config.h"
+#include "kernels/attention/wgmma_sm90.cuh"
+
+namespace gallop::kernels::attn {
+
+// What the Hopper kernel receives: the plain parameters plus the TMA descriptors built from them
+// on the host (CUtensorMap is an opaque 128-byte blob; it must live in kernel parameter space,
+// hence __grid_constant__).
+struct Sm90Params {
+  CUtensorMap tmap_q;
+  CUtensorMap tmap_k;
+  CUtensorMap tmap_v;
+  AttentionParams p;
+};
+
+namespace sm90 {
+
+// Two warpgroups and no separate producer: thread 0 issues the TMA loads between its own work.
+// Why not FA3's producer warpgroup + setmaxnreg: ptxas (CUDA 13.0) compiles the whole kernel for
+// one register budget, counting the block in whole warpgroups, so 3 warpgroups (or 2 plus one
+// producer warp) cap every thread at 168 registers; the consumer code needs ~200 with the softmax
+// overlap, spills, and ptxas serializes the wgmmas (warning C7512). 256 threads under
+// __launch_bounds__(256, 1) may use up to 255.
+constexpr int kThreads = 256;
+constexpr int kConsumerWarps = 8;  // arrivals on each "empty" barrier
+constexpr int kSwizzleRowBytes = 128;   // one 128-byte-swizzled row = 64 16-bit elements
+constexpr int kSwizzleAtomBytes = 1024; // 8 rows
+
+template <int kHeadDim, int kBlockM, int kBlockN, int kStages>
+struct SmemLayout {
+  static constexpr int kQBytes = kBlockM * kHeadDim * 2;
+  static constexpr int kKVBytes = kBlockN * kHeadDim * 2;
+  static constexpr int kQ = 0;
+  static constexpr int kK = kQ + kQBytes;
+  static constexpr int kV = kK + kStages * kKVBytes;
+  static constexpr int kBarriers = kV + kStages * kKVBytes;
+  // full_q, full_k[S], full_v[S], empty_k[S], empty_v[S]
+  static constexpr int kTotal = kBarriers + (1 + 4 * kStages) * 8;
+  static_assert(kQBytes % kSwizzleAtomBytes == 0 && kKVBytes % kSwizzleAtomBytes == 0, "tiles must keep 1 KB alignment");
+};
+
+#if defined(GALLOP_SM90A_DEVICE)
+
+template <int N>
+__device__ __forceinline__ void fence_array(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) ptx90::fence_operand(r[i]);
+}
+template <int N>
+__device__ __forceinline__ void fence_array(uint32_t (&r)[N][4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) ptx90::fence_operand(r[i][e]);
+}
+
+// One consumer warpgroup's view of the running softmax for its two rows per thread.
+template <int kBlockN>
+struct SoftmaxState {
+  float row_max[2];
+  float row_sum[2];  // per-thread partial sums (reduced over the quad at the end)
+};
+
+// Masks keys >= kv_end (key0 = first key of this block), then folds the block into the running
+// max: s becomes exp2(s * scale_log2 - max * scale_log2), `correction` receives the factor by
+// which the previous O and sums must be scaled, `block_sum` this block's partial row sums.
+template <int kBlockN>
+__device__ __forceinline__ void softmax_block(float (&s)[kBlockN / 2], SoftmaxState<kBlockN>& st, bool mask, int key0,
+                                              int kv_end, int t, float scale_log2, float (&correction)[2],
+                                              float (&block_sum)[2]) {
+  if (mask) {
+#pragma unroll
+    for (int i = 0; i < kBlockN / 8; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (key0 + 8 * i + 2 * t + (e & 1) >= kv_end) s[4 * i + e] = -INFINITY;
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float mx = st.row_max[r];
+#pragma unroll
+    for (int i = 0; i < kBlockN / 8; ++i) mx = fmaxf(mx, fmaxf(s[4 * i + 2 * r], s[4 * i + 2 * r + 1]));
+    mx = ptx::quad_max(mx);  // finite: every block holds at least one valid key
+    correction[r] = exp2f((st.row_max[r] - mx) * scale_log2);
+    st.row_max[r] = mx;
+    const float max_scaled = mx * scale_log2;
+    float sum = 0.f;
+#pragma unroll
+    for (int i = 0; i < kBlockN / 8; ++i) {
+#pragma unroll
+      for (int e = 2 * r; e < 2 * r + 2; ++e) {
+        const float pe = exp2f(fmaf(s[4 * i + e], scale_log2, -max_scaled));
+        s[4 * i + e] = pe;
+        sum += pe;
+      }
+    }
+    block_sum[r] = sum;
+  }
+}
+
+// P (fp32 accumulator layout) -> 16-bit A fragments, one per 16-key step.
+template <typename T, int kBlockN>
+__device__ __forceinline__ void convert_p(const float (&s)[kBlockN / 2], uint32_t (&pf)[kBlockN / 16][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kBlockN / 16; ++kk) {
+    pf[kk][0] = ptx::pack2<T>(s[8 * kk + 0], s[8 * kk + 1]);
+    pf[kk][1] = ptx::pack2<T>(s[8 * kk + 2], s[8 * kk + 3]);
+    pf[kk][2] = ptx::pack2<T>(s[8 * kk + 4], s[8 * kk + 5]);
+    pf[kk][3] = ptx::pack2<T>(s[8 * kk + 6], s[8 * kk + 7]);
+  }
+}
+
+template <int kHeadDim>
+__device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float (&correction)[2]) {
+#pragma unroll
+  for (int i = 0; i < kHeadDim / 8; ++i) {
+    o[4 * i + 0] *= correction[0];
+    o[4 * i + 1] *= correction[0];
+    o[4 * i + 2] *= correction[1];
+    o[4 * i + 3] *= correction[1];
+  }
+}
+
+#endif  // GALLOP_SM90A_DEVICE
+
+template <typename T, int kHeadDim, bool kOverlap>
+__global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
+#if defined(GALLOP_SM90A_DEVICE)
+  constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
+  constexpr int kBlockM = kTile.block_m;
+  constexpr int kBlockN = kTile.block_n;
+  constexpr int kStages = kTile.stages;
+  using Layout = SmemLayout<kHeadDim, kBlockM, kBlockN, kStages>;
+  constexpr int kColBlocks = kHeadDim / 64;  // 64-column (128-byte) boxes per row
+  static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");
+  static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
+  static_assert(kBlockN == 64 || kBlockN == 128, "key block");
+
+  const AttentionParams& p = params.p;
+  extern __shared__ unsigned char smem_raw[];
+  // Align to the 1 KB swizzle atom (the launch reserves the slack).
+  const uint32_t smem_base = (ptx90::smem_u32(smem_raw) + kSwizzleAtomBytes - 1) & ~uint32_t(kSwizzleAtomBytes - 1);
+  const uint32_t sQ = smem_base + Layout::kQ;
+  const uint32_t bars = smem_base + Layout::kBarriers;
+  auto sK = [&](int s) { return smem_base + Layout::kK + s * Layout::kKVBytes; };
+  auto sV = [&](int s) { return smem_base + Layout::kV + s * Layout::kKVBytes; };
+  const uint32_t full_q = bars;
+  auto full_k = [&](int s) { return bars + 8 * (1 + s); };
+  auto full_v = [&](int s) { return bars + 8 * (1 + kStages + s); };
+  auto empty_k = [&](int s) { return bars + 8 * (1 + 2 * kStages + s); };
+  auto empty_v = [&](int s) { return bars + 8 * (1 + 3 * kStages + s); };
+
+  const int m_block = blockIdx.x;
+  const int head = blockIdx.y;
+  const int batch = blockIdx.z;
+  const int consumer = threadIdx.x / 128;  // rows [64 * consumer, 64 * consumer + 64) of the tile
+  const int tid = threadIdx.x % 128;
+  const int warp = tid / 32;
+  const int lane = tid % 32;
+  const int g = lane / 4;
+  const int t = lane % 4;
+  const bool loader = threadIdx.x == 0;  // the one thread that issues TMA loads
+
+  int kv_end = p.len_k;
+  if (p.k_lens != nullptr) kv_end = max(0, min(p.k_lens[batch], p.len_k));
+  const int n_blocks = (kv_end + kBlockN - 1) / kBlockN;
+
+  // ---- loads (issued by `loader` only) ----
+  auto load_k = [&](int j) {
+    const int s = j % kStages;
+    ptx90::mbarrier_arrive_expect_tx(full_k(s), Layout::kKVBytes);
+#pragma unroll
+    for (int cb = 0; cb < kColBlocks; ++cb)
+      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64, j * kBlockN, head,
+                         batch);
+  };
+  auto load_v = [&](int j) {
+    const int s = j % kStages;
+    ptx90::mbarrier_arrive_expect_tx(full_v(s), Layout::kKVBytes);
+#pragma unroll
+    for (int cb = 0; cb < kColBlocks; ++cb)
+      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64, j * kBlockN, head,
+                         batch);
+  };
+  // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
+  // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
+  auto refill_k = [&](int j) {
+    if (loader && j + kStages < n_blocks) {
+      ptx90::mbarrier_wait(empty_k(j % kStages), (j / kStages) & 1);
+      load_k(j + kStages);
+    }
+    __syncwarp();
+  };
+  auto refill_v = [&](int j) {
+    if (loader && j + kStages < n_blocks) {
+      ptx90::mbarrier_wait(empty_v(j % kStages), (j / kStages) & 1);
+      load_v(j + kStages);
+    }
+    __syncwarp();
+  };
+
+  if (loader) {
+    ptx90::prefetch_tensor_map(&params.tmap_q);
+    ptx90::prefetch_tensor_map(&params.tmap_k);
+    ptx90::prefetch_tensor_map(&params.tmap_v);
+    ptx90::mbarrier_init(full_q, 1);
+    for (int s = 0; s < kStages; ++s) {
+      ptx90::mbarrier_init(full_k(s), 1);
+      ptx90::mbarrier_init(full_v(s), 1);
+      ptx90::mbarrier_init(empty_k(s), kConsumerWarps);
+      ptx90::mbarrier_init(empty_v(s), kConsumerWarps);
+    }
+    ptx90::mbarrier_init_fence();
+    ptx90::mbarrier_arrive_expect_tx(full_q, Layout::kQBytes);
+#pragma unroll
+    for (int cb = 0; cb < kColBlocks; ++cb)
+      ptx90::tma_load_4d(sQ + cb * kBlockM * kSwizzleRowBytes, &params.tmap_q, full_q, cb * 64, m_block * kBlockM, head,
+                         batch);
+    for (int j = 0; j < kStages && j < n_blocks; ++j) {
+      load_k(j);
+      load_v(j);
+    }
+  }
+  __syncthreads();  // barriers initialized before anyone waits on them
+
+  // ---- wgmma operand descriptors ----
+  auto desc_q = [&](int ks) {
+    return ptx90::make_smem_desc(sQ + (ks / 4) * kBlockM * kSwizzleRowBytes + consumer * 64 * kSwizzleRowBytes +
+                                     (ks % 4) * 32,
+                                 16, kSwizzleAtomBytes);
+  };
+  auto desc_k = [&](int s, int ks) {
+    return ptx90::make_smem_desc(sK(s) + (ks / 4) * kBlockN * kSwizzleRowBytes + (ks % 4) * 32, 16, kSwizzleAtomBytes);
+  };
+  auto desc_v = [&](int s, int kk) {
+    return ptx90::make_smem_desc(sV(s) + kk * 16 * kSwizzleRowBytes, kBlockN * kSwizzleRowBytes, kSwizzleAtomBytes);
+  };
+  auto release = [&](uint32_t bar) {
+    __syncwarp();
+    if (lane == 0) ptx90::mbarrier_arrive(bar);
+  };
+
+  float o[kHeadDim / 2];
+#pragma unroll
+  for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.f;
+  float s[kBlockN / 2];
+  uint32_t pf[kBlockN / 16][4];
+  SoftmaxState<kBlockN> st;
+  st.row_max[0] = st.row_max[1] = -INFINITY;
+  st.row_sum[0] = st.row_sum[1] = 0.f;
+  float correction[2];
+  float block_sum[2];
+  const bool last_partial = n_blocks * kBlockN > kv_end;
+
+  // The mbarrier waits before these may leave a warp diverged; wgmma needs it converged.
+  auto issue_s = [&](int stage) {
+    __syncwarp();
+    fence_array(s);
+    ptx90::wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < kHeadDim / 16; ++ks)
+      ptx90::wgmma_ss<T, kBlockN>(s, desc_q(ks), desc_k(stage, ks), ks > 0 ? 1 : 0);
+    ptx90::wgmma_commit();
+  };
+  auto issue_pv = [&](int stage) {
+    __syncwarp();
+    fence_array(o);
+    fence_array(pf);
+    ptx90::wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kBlockN / 16; ++kk) ptx90::wgmma_rs<T, kHeadDim>(o, pf[kk], desc_v(stage, kk), 1);
+    ptx90::wgmma_commit();
+  };
+
+  ptx90::mbarrier_wait(full_q, 0);
+
+  if constexpr (!kOverlap) {
+    for (int j = 0; j < n_blocks; ++j) {
+      const int stage = j % kStages;
+      const uint32_t phase = (j / kStages) & 1;
+      ptx90::mbarrier_wait(full_k(stage), phase);
+      issue_s(stage);
+      ptx90::wgmma_wait<0>();
+      fence_array(s);
+      release(empty_k(stage));
+      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
+                             correction, block_sum);
+      rescale_o<kHeadDim>(o, correction);
+      st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
+      st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
+      convert_p<T, kBlockN>(s, pf);
+      ptx90::mbarrier_wait(full_v(stage), phase);
+      issue_pv(stage);
+      ptx90::wgmma_wait<0>();
+      fence_array(o);
+      fence_array(pf);
+      release(empty_v(stage));
+      refill_k(j);
+      refill_v(j);
+    }
+  } else if (n_blocks > 0) {
+    // Block 0: S, softmax, P.
+    ptx90::mbarrier_wait(full_k(0), 0);
+    issue_s(0);
+    ptx90::wgmma_wait<0>();
+    fence_array(s);
+    release(empty_k(0));
+    softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, 0, kv_end, t, p.scale_log2, correction, block_sum);
+    st.row_sum[0] = block_sum[0];
+    st.row_sum[1] = block_sum[1];
+    convert_p<T, kBlockN>(s, pf);
+    for (int j = 1; j < n_blocks; ++j) {
+      const int stage = j % kStages;
+      const uint32_t phase = (j / kStages) & 1;
+      const int prev = (j - 1) % kStages;
+      const uint32_t prev_phase = ((j - 1) / kStages) & 1;
+      ptx90::mbarrier_wait(full_k(stage), phase);
+      issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
+      ptx90::mbarrier_wait(full_v(prev), prev_phase);
+      issue_pv(prev);                                   // O += P(j-1)·V(j-1), still in flight below
+      ptx90::wgmma_wait<1>();                           // S(j) has landed
+      fence_array(s);
+      release(empty_k(stage));
+      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
+                             correction, block_sum);
+      ptx90::wgmma_wait<0>();                           // P(j-1)·V(j-1) has landed
+      fence_array(o);
+      fence_array(pf);
+      release(empty_v(prev));
+      rescale_o<kHeadDim>(o, correction);
+      st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
+      st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
+      convert_p<T, kBlockN>(s, pf);
+      refill_k(j);
+      refill_v(j - 1);
+    }
+    const int last = (n_blocks - 1) % kStages;
+    ptx90::mbarrier_wait(full_v(last), ((n_blocks - 1) / kStages) & 1);
+    issue_pv(last);
+    ptx90::wgmma_wait<0>();
+    fence_array(o);
+    release(empty_v(last));
+  }
+
+  // ---- epilogue: O / l straight to global memory ----
+  T* out = static_cast<T*>(p.o) + batch * p.o_batch_stride + head * p.o_head_stride;
+  const int row_a = m_block * kBlockM + consumer * 64 + warp * 16 + g;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const float l = ptx::quad_sum(st.row_sum[r]);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    const int row = row_a + 8 * r;
+    if (row < p.len_q) {
+      T* dst = out + static_cast<int64_t>(row) * p.o_row_stride + 2 * t;
+#pragma unroll
+      for (int i = 0; i < kHeadDim / 8; ++i)
+        *reinterpret_cast<uint32_t*>(dst + 8 * i) = ptx::pack2<T>(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+    }
+  }
+#endif  // GALLOP_SM90A_DEVICE
+}
+
+}  // namespace sm90
+}  // namespace gallop::kernels::attn

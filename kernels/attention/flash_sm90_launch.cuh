@@ -1,0 +1,102 @@
+// Host side of the Hopper kernel: TMA descriptors, shared-memory opt-in, launch geometry.
+//
+// cuTensorMapEncodeTiled is a driver-API function; it is reached through the runtime's entry
+// point query so that nothing links against libcuda directly. Each operand gets a 4-D map over
+// [D, L, H, B] (innermost first) with the tensor's own strides, a box of 64 columns (128 bytes,
+// the widest box the 128-byte swizzle allows) by the tile's rows, and zero fill out of bounds.
+#pragma once
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+
+#include "kernels/attention/flash_sm90.cuh"
+
+namespace gallop::kernels::attn {
+
+namespace sm90 {
+
+inline PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static const PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult query = cudaDriverEntryPointSymbolNotFound;
+    const cudaError_t err =
+        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &query);
+    if (err != cudaSuccess || query != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();
+      return static_cast<PFN_cuTensorMapEncodeTiled_v12000>(nullptr);
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(ptr);
+  }();
+  return fn;
+}
+
+// [D, L, H, B] map of one operand; strides in elements (the head-dim stride is 1).
+inline bool make_tensor_map(CUtensorMap* map, const void* base, ElementType dtype, int head_dim, int len, int heads,
+                            int batch, int64_t row_stride, int64_t head_stride, int64_t batch_stride, int box_rows) {
+  const auto encode = tensor_map_encoder();
+  if (encode == nullptr) return false;
+  const cuuint64_t dims[4] = {static_cast<cuuint64_t>(head_dim), static_cast<cuuint64_t>(len),
+                              static_cast<cuuint64_t>(heads), static_cast<cuuint64_t>(batch)};
+  const cuuint64_t strides[3] = {static_cast<cuuint64_t>(row_stride) * 2, static_cast<cuuint64_t>(head_stride) * 2,
+                                 static_cast<cuuint64_t>(batch_stride) * 2};
+  const cuuint32_t box[4] = {64, static_cast<cuuint32_t>(box_rows), 1, 1};
+  const cuuint32_t elem_strides[4] = {1, 1, 1, 1};
+  const CUtensorMapDataType type =
+      dtype == ElementType::kBf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  const CUresult res = encode(map, type, 4, const_cast<void*>(base), dims, strides, box, elem_strides,
+                              CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                              CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  return res == CUDA_SUCCESS;
+}
+
+}  // namespace sm90
+
+// Returns cudaErrorNotSupported when a TMA descriptor cannot be built (misaligned base or
+// strides: the dispatcher checks those first), else the attribute/launch error.
+template <typename T, int kHeadDim, bool kOverlap>
+cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream) {
+  constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
+  using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kTile.block_n, kTile.stages>;
+  constexpr int kSmem = Layout::kTotal + sm90::kSwizzleAtomBytes;  // + alignment slack
+  static_assert(kSmem <= 227 * 1024, "exceeds Hopper's shared memory per block");
+
+  Sm90Params params;
+  params.p = p;
+  const bool ok =
+      sm90::make_tensor_map(&params.tmap_q, p.q, p.dtype, p.head_dim, p.len_q, p.heads, p.batch, p.q_row_stride,
+                            p.q_head_stride, p.q_batch_stride, kTile.block_m) &&
+      sm90::make_tensor_map(&params.tmap_k, p.k, p.dtype, p.head_dim, p.len_k, p.heads, p.batch, p.k_row_stride,
+                            p.k_head_stride, p.k_batch_stride, kTile.block_n) &&
+      sm90::make_tensor_map(&params.tmap_v, p.v, p.dtype, p.head_dim, p.len_k, p.heads, p.batch, p.v_row_stride,
+                            p.v_head_stride, p.v_batch_stride, kTile.block_n);
+  if (!ok) return cudaErrorNotSupported;
+
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kOverlap>;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  if (err != cudaSuccess) return err;
+  const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
+  kernel<<<grid, sm90::kThreads, kSmem, stream>>>(params);
+  return cudaGetLastError();
+}
+
+// Whether this binary holds sm_90a code of the kernel and the current device is a 9.0 part.
+template <typename T, int kHeadDim, bool kOverlap>
+bool flash_fwd_sm90_runnable() {
+  int device = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  if (major != 9 || minor != 0) return false;
+  cudaFuncAttributes attr;
+  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kOverlap>) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return sm90::tensor_map_encoder() != nullptr;
+}
+
+}  // namespace gallop::kernels::attn

@@ -1,0 +1,79 @@
+// Tile shapes of gallop's attention kernels: the one table, with the reasons for each choice.
+//
+// Included by the kernels (as template arguments) and by the host code (launch geometry and
+// shared-memory sizes), so it holds only constexpr data. Changing a tile here changes both.
+#pragma once
+
+#if defined(__CUDACC__)
+#define GALLOP_TILE_FN __host__ __device__
+#else
+#define GALLOP_TILE_FN
+#endif
+
+namespace gallop::kernels::attn {
+
+// ---- sm_80 path (mma.sync m16n8k16, ldmatrix, cp.async; runs on Ampere, Ada and Hopper) -------
+//
+// One CTA of 4 warps owns 128 query rows of one (batch, head); each warp owns 32 rows (two m16
+// tiles). Q stays in shared memory for the whole key loop; K and V have one buffer each, and
+// their cp.async loads overlap the other matrix's product (V(j) lands during S = Q·K(j)ᵀ, K(j+1)
+// during O += P·V(j)), FlashAttention-2's schedule.
+struct Sm80Tile {
+  int head_dim;
+  int block_m;  // query rows per CTA
+  int block_n;  // keys per iteration
+  int warps;
+  // Shared memory: Q [block_m, D] + K [block_n, D] + V [block_n, D], 16-bit elements.
+  GALLOP_TILE_FN constexpr int smem_bytes() const { return (block_m + 2 * block_n) * head_dim * 2; }
+};
+
+// D = 64: 128 x 128. The accumulators are small (O 64 + S 128 fp32 registers per thread) and
+// 48 KB of shared memory lets 4 CTAs share an A100/H100 SM; a wider key block halves the
+// number of online-softmax rescales.
+// D = 128: 128 x 64. O alone takes 128 registers per thread; S at 64 keys adds 64, which keeps
+// the total under 255 without spills. 64 KB of shared memory: 3 CTAs per H100 SM, 2 per A100.
+inline constexpr Sm80Tile kSm80Tiles[] = {
+    {64, 128, 128, 4},
+    {128, 128, 64, 4},
+};
+
+GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
+  for (const auto& t : kSm80Tiles)
+    if (t.head_dim == head_dim) return t;
+  return {0, 0, 0, 0};
+}
+
+// ---- sm_90a path (wgmma + TMA + mbarrier pipeline; Hopper only) --------------------------------
+//
+// One CTA = 2 warpgroups, each owning 64 query rows (wgmma's M) of the CTA's 128; thread 0 also
+// issues the TMA loads of Q (once) and K/V (per stage) and refills a stage once all 8 warps have
+// released it. S = Q·Kᵀ is an SS wgmma (both operands in shared memory, 128-byte swizzle written
+// by TMA); O += P·V takes P from registers (RS wgmma) and V from shared memory read N-major.
+struct Sm90Tile {
+  int head_dim;
+  int block_m;   // query rows per CTA (64 per consumer warpgroup)
+  int block_n;   // keys per stage
+  int stages;    // K/V pipeline depth
+  bool overlap;  // issue S(j+1) = Q·K(j+1)ᵀ before P(j)·V(j) so softmax overlaps the tensor cores
+  // Shared memory: sm90::SmemLayout in flash_sm90.cuh (Q + stages x (K + V) + barriers + 1 KB of
+  // alignment slack).
+};
+
+// D = 128: 128 x 128, 2 stages: 32 KB Q + 2 x 64 KB K/V = 161 KB, one CTA per SM. Registers
+// with the overlap: O 64 + S 64 + P 32 per thread plus addressing, about 200 of the 255 that
+// 256 threads allow. A wider key block (FA3 uses 176) would leave almost no register headroom.
+// D = 64: 128 x 128, 3 stages: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half as
+// long, so a deeper pipeline hides the same load latency. Still one CTA per SM (161 registers x
+// 256 threads: a second CTA would not get its registers).
+inline constexpr Sm90Tile kSm90Tiles[] = {
+    {64, 128, 128, 3, true},
+    {128, 128, 128, 2, true},
+};
+
+GALLOP_TILE_FN constexpr Sm90Tile sm90_tile(int head_dim) {
+  for (const auto& t : kSm90Tiles)
+    if (t.head_dim == head_dim) return t;
+  return {0, 0, 0, 0, false};
+}
+
+}  // namespace gallop::kernels::attn

@@ -1,0 +1,51 @@
+// q/k RMSNorm over the full width followed by Wan's 3-D RoPE (spec §2.5, §2.6), producing q and k
+// in the attention layout [B, L, H, D]. The ATen reference follows the official code op for op
+// (normalize in fp32, round to the input dtype, multiply by the fp32 weight, rotate in complex128,
+// round to fp32, cast to the output dtype); the dispatcher uses the fused CUDA kernel when it
+// applies and the reference otherwise.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "kernels/common/fused_backend.h"
+
+namespace gallop::kernels {
+
+// Latent-patch grid of one sample: token (f, i, j) sits at index f*height*width + i*width + j.
+struct RopeGrid {
+  int64_t frames = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+};
+
+struct QkNormRopeOptions {
+  double eps = 1e-6;
+  at::ScalarType out_dtype = at::kBFloat16;  // what the attention kernel reads (spec §2.6)
+  FusedBackend backend = FusedBackend::Auto;
+};
+
+// The official frequency table: complex128 [max_pos, head_dim / 2], the concatenation of the frame,
+// height and width tables (real widths head_dim - 4*(head_dim/6), 2*(head_dim/6), 2*(head_dim/6)),
+// angle pos * theta^(-2k/width), built in float64 on `device`.
+at::Tensor rope_freqs_table(int64_t head_dim, int64_t max_pos = 1024, double theta = 10000.0,
+                            at::Device device = at::kCPU);
+
+// q, k [B, L, dim] (bf16, fp16 or fp32; dim = heads * head_dim); weight_q, weight_k [dim] fp32;
+// freqs from rope_freqs_table (complex128 [max_pos, head_dim/2], or its float64 view [.., 2]; keep
+// it on q's device to avoid a copy per call); grids: one per sample, or one for all. Tokens past
+// frames*height*width of their sample are normalized but not rotated. Returns (q, k) as
+// [B, L, heads, head_dim] in options.out_dtype.
+std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Tensor& k, const at::Tensor& weight_q,
+                                               const at::Tensor& weight_k, const at::Tensor& freqs,
+                                               const std::vector<RopeGrid>& grids, int64_t heads,
+                                               const QkNormRopeOptions& options = {});
+std::pair<at::Tensor, at::Tensor> qk_norm_rope_reference(const at::Tensor& q, const at::Tensor& k,
+                                                         const at::Tensor& weight_q, const at::Tensor& weight_k,
+                                                         const at::Tensor& freqs, const std::vector<RopeGrid>& grids,
+                                                         int64_t heads, const QkNormRopeOptions& options = {});
+
+}  // namespace gallop::kernels

@@ -1,0 +1,34 @@
+// Plain parameters of the fused q/k RMSNorm + 3-D RoPE kernel (qk_norm_rope.cu); no torch types.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/common/element_type.h"
+
+namespace gallop::kernels::rope {
+
+constexpr int kMaxBatch = 16;  // per-sample grids travel by value in the parameters
+
+struct QkNormRopeParams {
+  // Index 0 = q, 1 = k. Rows are tokens ([B * L, dim], row stride per tensor).
+  const void* x[2] = {nullptr, nullptr};
+  void* out[2] = {nullptr, nullptr};
+  const float* weight[2] = {nullptr, nullptr};  // [dim] fp32 RMSNorm weights
+  int64_t x_row_stride[2] = {0, 0};
+  int64_t out_row_stride[2] = {0, 0};
+  // (cos, sin) of the official complex128 table [max_pos, head_dim / 2], as float64 pairs.
+  const double* freqs = nullptr;
+  int32_t max_pos = 0;
+  int64_t rows = 0;
+  int64_t len = 0;  // tokens per batch sample
+  int32_t dim = 0;
+  int32_t head_dim = 0;
+  int32_t pairs_t = 0;  // complex pairs of each head on the frame axis: [0, pairs_t)
+  int32_t pairs_h = 0;  // on the height axis: [pairs_t, pairs_t + pairs_h); the rest on width
+  int32_t grid[kMaxBatch][3] = {};  // (frames, height, width) per batch sample
+  float eps = 1e-6f;
+  ElementKind in_type = ElementKind::kBFloat16;
+  ElementKind out_type = ElementKind::kBFloat16;
+};
+
+}  // namespace gallop::kernels::rope

@@ -1,0 +1,10 @@
+# q/k RMSNorm + 3-D RoPE: dispatcher + ATen reference always, the fused CUDA kernel with CUDA.
+target_sources(gallop_kernels PRIVATE ${CMAKE_CURRENT_LIST_DIR}/qk_norm_rope.cpp)
+if(GALLOP_HAVE_CUDA)
+  gallop_cuda_sources(SRCS ${CMAKE_CURRENT_LIST_DIR}/qk_norm_rope.cu ARCHS 80 90a)
+  if(GALLOP_CUDA_SOURCES_BUILT)
+    target_sources(gallop_kernels PRIVATE ${GALLOP_CUDA_SOURCES_BUILT})
+  else()
+    message(FATAL_ERROR "kernels/qk_norm_rope: GALLOP_CUDA_ARCHS (${GALLOP_CUDA_ARCHS}) has neither 80 nor 90a")
+  endif()
+endif()

@@ -1,0 +1,115 @@
+// CPU tests of the attention entry point.
+//
+// Compares attention_reference (fp32 ATen) with the float64 golden of the official formula
+// (tools/reference/kernels_golden.py: softmax(q·kᵀ·scale)·v with keys past k_lens masked):
+// relative error <= 1e-6, which fp32 matmuls over 64-wide dot products meet with a wide margin.
+// Also checks that every backend on the CPU runs the reference bit for bit, the backend names,
+// and the `auto` rule (attention_select.h) against the measured table (attention_tuning.h).
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "engine/weights/safetensors.h"
+#include "kernels/attention/attention.h"
+#include "kernels/attention/attention_select.h"
+#include "kernels/attention/attention_tuning.h"
+#include "tests/testing/tensor_compare.h"
+#include "tests/testing/test_env.h"
+
+namespace gallop::kernels {
+namespace {
+
+using ::gallop::testing::Identical;
+
+std::shared_ptr<const engine::SafetensorsFile> goldens() {
+  static auto file = engine::SafetensorsFile::open(testing::data_path("kernels/kernels.safetensors"));
+  return file;
+}
+
+TEST(AttentionReference, MatchesOfficialFormulaWithPaddedKeys) {
+  auto g = goldens();
+  const auto q = g->tensor("attention.q");  // [2, 19, 3, 64]
+  const auto k = g->tensor("attention.k");  // [2, 23, 3, 64]
+  const auto v = g->tensor("attention.v");
+  const auto lens = g->tensor("attention.k_lens");  // [2] = {23, 9}
+  const auto out = attention_reference(q, k, v, lens, 1.0 / 8.0);
+  EXPECT_REL_CLOSE(out, g->tensor("attention.out"), 1e-6);
+  // The masked keys must not matter: changing them leaves the second sample unchanged.
+  auto k2 = k.clone(), v2 = v.clone();
+  k2[1].slice(0, 9).fill_(100.f);
+  v2[1].slice(0, 9).fill_(-100.f);
+  EXPECT_TRUE(Identical(attention_reference(q, k2, v2, lens, 1.0 / 8.0)[1], out[1]));
+}
+
+TEST(AttentionDispatch, EveryBackendRunsTheReferenceOnCpu) {
+  auto g = goldens();
+  const auto q = g->tensor("attention.q"), k = g->tensor("attention.k"), v = g->tensor("attention.v");
+  const auto lens = g->tensor("attention.k_lens");
+  const auto ref = attention_reference(q, k, v, lens, 1.0 / 8.0);
+  for (auto b : {AttentionBackend::Auto, AttentionBackend::Reference, AttentionBackend::Sdpa, AttentionBackend::Cudnn,
+                 AttentionBackend::Flash, AttentionBackend::Gallop}) {
+    SCOPED_TRACE(attention_backend_name(b));
+    AttentionOptions opts;
+    opts.backend = b;
+    EXPECT_TRUE(Identical(attention(q, k, v, lens, opts), ref));
+    EXPECT_EQ(attention_implementation(q, k, v, lens, opts), "reference");
+  }
+}
+
+TEST(AttentionDispatch, DefaultScaleIsInverseSqrtHeadDim) {
+  auto g = goldens();
+  const auto q = g->tensor("attention.q"), k = g->tensor("attention.k"), v = g->tensor("attention.v");
+  EXPECT_TRUE(Identical(attention(q, k, v), attention_reference(q, k, v, {}, 1.0 / 8.0)));
+}
+
+TEST(AttentionDispatch, RejectsMismatchedShapes) {
+  auto q = at::randn({1, 4, 2, 64});
+  auto k = at::randn({1, 5, 3, 64});
+  EXPECT_THROW(attention(q, k, k), c10::Error);
+  EXPECT_THROW(attention(q, q, q, at::ones({2}, at::kLong)), c10::Error);
+}
+
+TEST(AttentionDispatch, BackendNamesRoundTrip) {
+  for (auto b : {AttentionBackend::Auto, AttentionBackend::Reference, AttentionBackend::Sdpa, AttentionBackend::Cudnn,
+                 AttentionBackend::Flash, AttentionBackend::Gallop})
+    EXPECT_EQ(parse_attention_backend(attention_backend_name(b)), b);
+  EXPECT_THROW(parse_attention_backend("fast"), std::invalid_argument);
+}
+
+TEST(AttentionDispatch, GallopKernelsNeedCudaTensors) {
+  auto q = at::randn({1, 8, 2, 64}).to(at::kBFloat16);
+  EXPECT_THROW(attention_gallop(q, q, q, {}, 0.125, attn::GallopKernel::kSm80), std::invalid_argument);
+  if (!at::hasCUDA()) {
+    for (auto kernel : {attn::GallopKernel::kSm80, attn::GallopKernel::kSm90, attn::GallopKernel::kSm90Overlap,
+                        attn::GallopKernel::kSm90Serial})
+      EXPECT_FALSE(gallop_kernel_available(kernel, at::kBFloat16, 128)) << gallop_kernel_name(kernel);
+  }
+}
+
+TEST(AttentionSelect, DefaultsToCudnnForHalfTypesOnAmpereAndLater) {
+  const AttentionDevice h100{"NVIDIA H100 80GB HBM3", 9, 0};
+  const AttentionDevice a100{"NVIDIA A100-SXM4-80GB", 8, 0};
+  const AttentionDevice t4{"Tesla T4", 7, 5};
+  // With no measured row for these shapes, `auto` is cuDNN for bf16/fp16 and ATen's SDPA otherwise.
+  EXPECT_EQ(select_attention_backend(a100, at::kBFloat16, 128, 32760), AttentionBackend::Cudnn);
+  EXPECT_EQ(select_attention_backend(a100, at::kHalf, 64, 512), AttentionBackend::Cudnn);
+  EXPECT_EQ(select_attention_backend(h100, at::kFloat, 128, 32760), AttentionBackend::Sdpa);
+  EXPECT_EQ(select_attention_backend(t4, at::kHalf, 128, 32760), AttentionBackend::Sdpa);
+}
+
+TEST(AttentionSelect, MeasuredRowsWinOnlyWhereTheyApply) {
+  for (const auto& row : kAttentionTuning) {
+    SCOPED_TRACE(row.measured);
+    EXPECT_NE(row.backend, AttentionBackend::Auto);
+    EXPECT_LE(row.min_len_k, row.max_len_k);
+    EXPECT_GT(row.backend_tflops, row.cudnn_tflops) << "a row must record a measured win over cuDNN";
+    const at::ScalarType dt = std::strcmp(row.dtype, "bf16") == 0 ? at::kBFloat16 : at::kHalf;
+    const AttentionDevice dev{std::string("NVIDIA ") + row.device, row.cc_major, row.cc_minor};
+    EXPECT_EQ(select_attention_backend(dev, dt, row.head_dim, row.min_len_k), row.backend);
+    EXPECT_EQ(select_attention_backend({"Other GPU", row.cc_major, row.cc_minor}, dt, row.head_dim, row.min_len_k),
+              AttentionBackend::Cudnn);
+  }
+}
+
+}  // namespace
+}  // namespace gallop::kernels

@@ -1,0 +1,117 @@
+// GPU tests of the fused q/k RMSNorm + 3-D RoPE kernel (kernels/qk_norm_rope/qk_norm_rope.cu).
+//
+// The kernel (FusedBackend::Cuda) is compared with the float64 evaluation of the formula without
+// intermediate rounding (normalize, weight, rotate, all in float64); rule: max error <= 2 x the
+// error of the ATen path in the official op order (the reference: fp32 normalize, round to the
+// input dtype, fp32 weight, complex128 rotation, fp32, output dtype) + 2 x half an ulp of the
+// output dtype x max |out|. For a bf16 output the share of elements that differ from the ATen path
+// (the RMS reduction order can move a rounding) must stay under 2%. Shapes: Wan 1.3B and 14B
+// widths (12 x 128, 40 x 128), head dim 64, per-sample grids with padding tokens, bf16 and fp32
+// inputs, bf16 and fp32 outputs.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kernels/qk_norm_rope/qk_norm_rope.h"
+#include "tests/kernels/gpu_test_util.h"
+#include "tests/testing/tensor_compare.h"
+#include "tests/testing/test_env.h"
+
+namespace gallop::kernels {
+namespace {
+
+using ::gallop::testing::WithinBaselineError;
+namespace kt = ::gallop::kernels::gpu_test;
+
+// float64 reference without rounding: x [B, L, dim] -> [B, L, heads, hd].
+at::Tensor exact_norm_rope(const at::Tensor& x, const at::Tensor& w, const at::Tensor& freqs,
+                           const std::vector<RopeGrid>& grids, int64_t heads) {
+  auto xd = x.to(at::kDouble);
+  auto n = xd * at::rsqrt(xd.pow(2).mean(-1, true) + 1e-6) * w.to(at::kDouble);  // [B, L, dim]
+  const int64_t hd = x.size(2) / heads;
+  auto h = n.view({x.size(0), x.size(1), heads, hd / 2, 2});
+  auto re = h.select(4, 0), im = h.select(4, 1);
+  auto table = at::view_as_real(freqs.to(x.device()));  // [P, hd/2, 2]
+  const int64_t ct = hd / 2 - 2 * (hd / 2 / 3), ch = hd / 2 / 3;
+  auto out = h.clone();
+  for (int64_t b = 0; b < x.size(0); ++b) {
+    const auto& g = grids.size() == 1 ? grids[0] : grids[b];
+    const int64_t seq = g.frames * g.height * g.width;
+    auto l = at::arange(seq, at::TensorOptions().dtype(at::kLong).device(x.device()));
+    auto f = l.div(g.height * g.width, "floor"), i = l.div(g.width, "floor").remainder(g.height), j = l.remainder(g.width);
+    auto cs = at::cat({table.index_select(0, f).slice(1, 0, ct), table.index_select(0, i).slice(1, ct, ct + ch),
+                       table.index_select(0, j).slice(1, ct + ch)},
+                      1)
+                  .unsqueeze(1);  // [seq, 1, hd/2, 2]
+    auto c = cs.select(3, 0), s = cs.select(3, 1);
+    auto a = re[b].slice(0, 0, seq), bb = im[b].slice(0, 0, seq);
+    out[b].slice(0, 0, seq).select(3, 0).copy_(a * c - bb * s);
+    out[b].slice(0, 0, seq).select(3, 1).copy_(a * s + bb * c);
+  }
+  return out.view({x.size(0), x.size(1), heads, hd});
+}
+
+struct RopeCase {
+  int64_t heads, head_dim;
+  std::vector<RopeGrid> grids;
+  int64_t len;
+};
+
+TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const std::vector<RopeCase> cases = {
+      {12, 128, {{21, 30, 52}}, 32760},            // Wan 1.3B at 480p, one sample
+      {40, 128, {{3, 10, 16}, {2, 9, 16}}, 490},   // 14B width, two samples with padding
+      {2, 64, {{2, 3, 5}, {1, 4, 4}}, 37},         // head dim 64
+      {3, 128, {{5, 1, 7}}, 36},                   // one padding token
+  };
+  uint64_t seed = 500;
+  for (const auto& c : cases) {
+    const int64_t batch = static_cast<int64_t>(c.grids.size()), dim = c.heads * c.head_dim;
+    const auto freqs = rope_freqs_table(c.head_dim, 1024, 10000.0, at::kCUDA);
+    for (auto in : {at::kBFloat16, at::kFloat}) {
+      for (auto out : {at::kBFloat16, at::kFloat}) {
+        SCOPED_TRACE("heads=" + std::to_string(c.heads) + " hd=" + std::to_string(c.head_dim) + " L=" +
+                     std::to_string(c.len) + " in=" + c10::toString(in) + " out=" + c10::toString(out));
+        const auto q = kt::cuda_randn({batch, c.len, dim}, in, seed++, 3.0);
+        const auto k = kt::cuda_randn({batch, c.len, dim}, in, seed++, 0.5);
+        const auto wq = kt::cuda_randn({dim}, at::kFloat, seed++, 0.2).add_(1.0);
+        const auto wk = kt::cuda_randn({dim}, at::kFloat, seed++, 0.2).add_(1.0);
+        QkNormRopeOptions opts;
+        opts.out_dtype = out;
+        opts.backend = FusedBackend::Cuda;
+        kt::poison_cuda_allocator(2 * q.numel() * 4);
+        auto [gq, gk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+        opts.backend = FusedBackend::Reference;
+        auto [aq, ak] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+        for (int which = 0; which < 2; ++which) {
+          SCOPED_TRACE(which == 0 ? "q" : "k");
+          const auto& got = which == 0 ? gq : gk;
+          const auto& aten = which == 0 ? aq : ak;
+          ASSERT_EQ(got.sizes(), (std::vector<int64_t>{batch, c.len, c.heads, c.head_dim}));
+          const auto exact = exact_norm_rope(which == 0 ? q : k, which == 0 ? wq : wk, freqs, c.grids, c.heads);
+          const double atol = 2.0 * kt::half_ulp(out) * exact.abs().max().item<double>();
+          EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
+          if (out == at::kBFloat16) {
+            const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
+            EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(QkNormRopeGpu, RefusesMoreSamplesThanTheKernelCarries) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const auto q = kt::cuda_randn({17, 4, 128}, at::kBFloat16, 9);
+  const auto w = kt::cuda_randn({128}, at::kFloat, 10);
+  QkNormRopeOptions opts;
+  opts.backend = FusedBackend::Cuda;
+  EXPECT_THROW(qk_norm_rope(q, q, w, w, rope_freqs_table(64, 8, 10000.0, at::kCUDA), {{1, 2, 2}}, 2, opts),
+               std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gallop::kernels

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# tools/gpu/check.sh OUTDIR — build gallop's CUDA kernels on a GPU machine, run every `gpu` test and
+# the kernel microbenchmark, and leave a JSON summary plus logs in OUTDIR.
+#
+# Made for the lent H100 (x86-64, 16 cores, torch 2.11.0+cu130 in python3, nvcc 13, cmake, ninja,
+# SentencePiece; no network, no FFmpeg, no GoogleTest/nlohmann-json/CLI11 packages): the tree must
+# carry .gpu-deps/ (run tools/gpu/pack_deps.sh on the development machine first). Every step runs
+# under a timeout inside one overall budget (default 420 s), a failed step is recorded and the
+# script goes on, and the summary is always written. Exit status: 0 when every step and test
+# passed, 1 otherwise (the summary says what failed).
+#
+# OUTDIR receives at most 8 files:
+#   summary.json  device, driver, clocks, step results and times, per-test pass/fail/skip,
+#                 the benchmark table, failures with the tail of their logs
+#   build.log     configure + build output (with ptxas -v resource reports)
+#   ptxas.txt     registers / spills / stack / shared memory per kernel, from build.log
+#   tests.log     ctest output;   junit.xml  ctest's JUnit report
+#   bench.log     the benchmark's tables and progress;   bench.json  its merged results
+#   gpu.log       nvidia-smi, tool versions, and clock/power samples taken during the benchmark
+#
+# Environment overrides: GALLOP_CHECK_BUDGET (s), GALLOP_CHECK_BUILD_DIR (default build-gpu),
+# GALLOP_CHECK_ARCHS (default 90a), GALLOP_CHECK_JOBS (default: all cores), PYTHON (default python3).
+set -u
+export LC_ALL=C
+cd "$(dirname "$0")/../.." || exit 2
+ROOT=$PWD
+
+if [ $# -ne 1 ]; then
+  echo "usage: tools/gpu/check.sh OUTDIR" >&2
+  exit 2
+fi
+OUT=$1
+mkdir -p "$OUT" || exit 2
+OUT=$(cd "$OUT" && pwd)
+TMP=$(mktemp -d)
+START=$(date +%s)
+BUDGET=${GALLOP_CHECK_BUDGET:-420}
+BUILD=${GALLOP_CHECK_BUILD_DIR:-build-gpu}
+case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+ARCHS=${GALLOP_CHECK_ARCHS:-90a}
+JOBS=${GALLOP_CHECK_JOBS:-$(nproc)}
+PYTHON=${PYTHON:-$(command -v python3 || echo python3)}
+STEPS=$TMP/steps.tsv
+sampler_pid=""
+# Whatever happens, stop the clock sampler this script started and remove the scratch folder.
+cleanup() {
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2> /dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+: > "$STEPS"
+: > "$OUT/gpu.log"
+: > "$OUT/bench.log"
+
+log() { printf '[check %4ds] %s\n' "$(( $(date +%s) - START ))" "$*" >&2; }
+remaining() { echo $(( BUDGET - ($(date +%s) - START) )); }
+
+# run_step NAME MAX_SECONDS LOGFILE COMMAND...: runs COMMAND with a timeout of
+# min(MAX_SECONDS, time left - 25 s reserved for the summary), appending to LOGFILE.
+run_step() {
+  local name=$1 max=$2 logfile=$3
+  shift 3
+  local left=$(( $(remaining) - 25 ))
+  local limit=$(( max < left ? max : left ))
+  if [ "$limit" -lt 5 ]; then
+    printf '%s\tskipped\t0\t%s\n' "$name" "no time left in the ${BUDGET}s budget" >> "$STEPS"
+    log "$name: skipped (no time left)"
+    return 124
+  fi
+  log "$name (timeout ${limit}s)"
+  local t0=$(date +%s)
+  printf '\n===== %s: %s\n' "$name" "$*" >> "$logfile"
+  timeout --kill-after=10 "$limit" "$@" >> "$logfile" 2>&1
+  local rc=$?
+  local dt=$(( $(date +%s) - t0 ))
+  local status=ok
+  [ $rc -ne 0 ] && status=failed
+  [ $rc -eq 124 ] || [ $rc -eq 137 ] && status=timeout
+  printf '%s\t%s\t%s\trc=%s\n' "$name" "$status" "$dt" "$rc" >> "$STEPS"
+  log "$name: $status (rc=$rc, ${dt}s)"
+  return $rc
+}
+
+# ---- environment ------------------------------------------------------------------------------
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "host: $(uname -a)"
+  echo "cores: $(nproc)"
+  echo "git: $(git rev-parse HEAD 2>/dev/null) $(git status --porcelain 2>/dev/null | wc -l) changed paths"
+} >> "$OUT/gpu.log"
+run_step nvidia-smi 30 "$OUT/gpu.log" sh -c 'nvidia-smi && nvidia-smi -q -d CLOCK,PERFORMANCE,POWER,ECC'
+cat > "$TMP/tools.sh" <<TOOLS
+command -v nvcc > /dev/null && nvcc --version | tail -2
+cmake --version | head -1
+echo "ninja \$(ninja --version)"
+g++ --version | head -1
+"$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), "gpu", torch.cuda.is_available() and torch.cuda.get_device_name(0))'
+TOOLS
+run_step tools 60 "$OUT/gpu.log" bash "$TMP/tools.sh"
+
+# ---- configure and build ----------------------------------------------------------------------
+if [ ! -e .gpu-deps/googletest/CMakeLists.txt ] && [ -e /usr/src/googletest/CMakeLists.txt ]; then
+  run_step pack-deps 60 "$OUT/build.log" tools/gpu/pack_deps.sh
+fi
+cmake_args=(-S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGALLOP_CUDA=ON
+  "-DGALLOP_CUDA_ARCHS=$ARCHS" -DGALLOP_PTXAS_VERBOSE=ON "-DPython3_EXECUTABLE=$PYTHON"
+  "-DGALLOP_DEPS_DIR=$ROOT/.gpu-deps" -DGALLOP_FUZZ=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5)
+export TORCH_CUDA_ARCH_LIST=9.0a
+run_step configure 120 "$OUT/build.log" cmake "${cmake_args[@]}"
+configured=$?
+built=1
+if [ $configured -eq 0 ]; then
+  # -k 0: build every target that can be built even when one fails.
+  run_step build 300 "$OUT/build.log" cmake --build "$BUILD" --target kernels_gpu_test gallop_kernel_bench \
+    -j "$JOBS" -- -k 0
+  built=$?
+fi
+"$PYTHON" tools/gpu/ptxas_report.py "$OUT/build.log" > "$OUT/ptxas.txt" 2>&1 || true
+
+# ---- tests ------------------------------------------------------------------------------------
+if [ -x "$BUILD/tests/kernels_gpu_test" ]; then
+  # Several test processes share the GPU; each holds its own CUDA context.
+  run_step tests 120 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j 6 --timeout 120 \
+    --output-on-failure --no-tests=error --output-junit "$OUT/junit.xml"
+else
+  printf 'tests\tskipped\t0\tkernels_gpu_test was not built\n' >> "$STEPS"
+  echo "kernels_gpu_test was not built (see build.log)" > "$OUT/tests.log"
+fi
+
+# ---- benchmark --------------------------------------------------------------------------------
+BENCH=$BUILD/gallop_kernel_bench
+if [ -x "$BENCH" ]; then
+  if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu \
+      --format=csv -lms 1000 > "$TMP/clocks.csv" 2>&1 &
+    sampler_pid=$!
+  fi
+  # Three processes: the libraries (+ ceilings and fused kernels) first, then each gallop kernel
+  # family, so that a kernel that kills its CUDA context costs only its own rows.
+  run_step bench-libraries 100 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --json "$TMP/bench_libraries.json"
+  run_step bench-gallop-sm80 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
+    --json "$TMP/bench_sm80.json"
+  run_step bench-gallop-sm90 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
+    --attention gallop-sm90-overlap,gallop-sm90-serial --json "$TMP/bench_sm90.json"
+  if [ -n "$sampler_pid" ]; then
+    kill "$sampler_pid" 2> /dev/null
+    wait "$sampler_pid" 2> /dev/null
+    sampler_pid=""
+    { echo; echo "===== clocks during the benchmark (1 s samples)"; cat "$TMP/clocks.csv"; } >> "$OUT/gpu.log"
+  fi
+else
+  printf 'bench\tskipped\t0\tgallop_kernel_bench was not built\n' >> "$STEPS"
+fi
+
+# ---- summary ----------------------------------------------------------------------------------
+log "summary"
+if ! timeout 60 "$PYTHON" tools/gpu/summarize.py --out "$OUT" --steps "$STEPS" --start "$START" \
+    --bench "$TMP"/bench_*.json 2>> "$OUT/gpu.log"; then
+  # Last resort: the step table as JSON, written by the shell.
+  {
+    printf '{\n  "summary_error": "tools/gpu/summarize.py failed; see gpu.log",\n  "steps": [\n'
+    first=1
+    while IFS=$'\t' read -r name status secs note; do
+      [ $first -eq 1 ] || printf ',\n'
+      first=0
+      printf '    {"name": "%s", "status": "%s", "seconds": %s, "note": "%s"}' "$name" "$status" "${secs:-0}" \
+        "$(printf '%s' "$note" | tr -d '"\\')"
+    done < "$STEPS"
+    printf '\n  ]\n}\n'
+  } > "$OUT/summary.json"
+fi
+log "done: $OUT"
+if grep -qv $'\tok\t' "$STEPS"; then exit 1; fi
+if [ -f "$OUT/summary.json" ] && grep -q '"all_passed": true' "$OUT/summary.json"; then exit 0; fi
+exit 1

@@ -1,0 +1,147 @@
+// Attention timings of gallop_kernel_bench: cuDNN's fused attention and ATen's flash backend
+// (called directly, so that a silent fallback cannot pass for them) and gallop's kernels, at the
+// Wan shapes. Each (shape, backend) is first checked on a sample of query rows against the fp32
+// reference (the GPU tests' tolerance rule, so a wrong kernel never gets a speed figure), then
+// timed: warm-up + median of N CUDA-event-timed runs (inputs of 100 MB and more: L2 not flushed).
+#include "tools/kernel_bench/bench_cases.h"
+
+#include <c10/cuda/CUDAException.h>
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <iostream>
+#include <iterator>
+#include <limits>
+#include <stdexcept>
+
+#include "kernels/attention/attention.h"
+
+namespace gallop::bench {
+
+namespace {
+
+using kernels::attn::GallopKernel;
+
+struct AttnShape {
+  const char* name;
+  int64_t heads, len_q, len_k;
+};
+
+// Wan2.1 self-attention (B = 1, head dim 128): heads = dim / 128; tokens = 21 latent frames x
+// (H/16) x (W/16) at 81 frames; plus the 720p text cross-attention (512 keys).
+constexpr AttnShape kShapes[] = {
+    {"1.3B-480p", 12, 32760, 32760},
+    {"1.3B-720p", 12, 75600, 75600},
+    {"14B-480p", 40, 32760, 32760},
+    {"14B-720p", 40, 75600, 75600},
+    {"14B-720p-cross", 40, 75600, 512},
+};
+constexpr AttnShape kQuickShapes[] = {
+    {"1.3B-480p", 12, 32760, 32760},
+    {"14B-720p-cross", 40, 75600, 512},
+};
+
+at::Tensor run_backend(const std::string& backend, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                       double scale) {
+  if (backend == "cudnn") {
+    auto r = at::_scaled_dot_product_cudnn_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                                     std::nullopt, false, 0.0, false, false, scale);
+    return std::get<0>(r).transpose(1, 2);
+  }
+  if (backend == "flash") {
+    auto r = at::_flash_attention_forward(q, k, v, std::nullopt, std::nullopt, q.size(1), k.size(1), 0.0, false, false,
+                                          scale);
+    return std::get<0>(r);
+  }
+  if (backend == "sdpa") {
+    return at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), {}, 0.0, false,
+                                            scale)
+        .transpose(1, 2);
+  }
+  for (auto kernel : {GallopKernel::kSm80, GallopKernel::kSm90, GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial})
+    if (backend == kernels::gallop_kernel_name(kernel)) return kernels::attention_gallop(q, k, v, {}, scale, kernel);
+  throw std::invalid_argument("unknown attention backend '" + backend + "'");
+}
+
+bool backend_available(const std::string& backend, std::string* why) {
+  for (auto kernel : {GallopKernel::kSm80, GallopKernel::kSm90, GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial})
+    if (backend == kernels::gallop_kernel_name(kernel)) {
+      if (kernels::gallop_kernel_available(kernel, at::kBFloat16, 128)) return true;
+      *why = "not compiled for this device";
+      return false;
+    }
+  return true;
+}
+
+// Max error of `out` on a sample of rows against the fp32 reference, and the bound the GPU tests
+// use (2 x the error of ATen in bf16 + 2 half-ulps of bf16 x max|ref|).
+void verify(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out, double scale,
+            nlohmann::json& row) {
+  auto rows = at::linspace(0, q.size(1) - 1, 32, at::TensorOptions().dtype(at::kDouble).device(q.device()))
+                  .to(at::kLong);
+  auto qs = q.index_select(1, rows);
+  auto ref = kernels::attention_reference(qs.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), {}, scale);
+  auto logits = at::matmul(qs.transpose(1, 2), k.transpose(1, 2).transpose(-1, -2)).mul(scale);
+  auto base = at::matmul(at::softmax(logits, -1), v.transpose(1, 2)).transpose(1, 2);
+  const double err = (out.index_select(1, rows).to(at::kFloat) - ref).abs().max().item<double>();
+  const double base_err = (base.to(at::kFloat) - ref).abs().max().item<double>();
+  const double bound = 2.0 * base_err + 2.0 / 256.0 * ref.abs().max().item<double>();
+  row["max_err"] = err;
+  row["bound"] = bound;
+  row["verified"] = std::isfinite(err) && err <= bound;
+}
+
+}  // namespace
+
+nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt) {
+  nlohmann::json rows = nlohmann::json::array();
+  const auto* shapes = opt.quick ? kQuickShapes : kShapes;
+  const size_t n_shapes = opt.quick ? std::size(kQuickShapes) : std::size(kShapes);
+  for (size_t si = 0; si < n_shapes; ++si) {
+    const auto& s = shapes[si];
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(1234 + si);
+    auto make = [&](int64_t len) {
+      return at::randn({1, len, s.heads, 128}, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kCUDA, at::kBFloat16);
+    };
+    const auto q = make(s.len_q), k = make(s.len_k), v = make(s.len_k);
+    const double scale = 1.0 / std::sqrt(128.0);
+    const double flops = 4.0 * s.heads * static_cast<double>(s.len_q) * s.len_k * 128;
+    for (const auto& backend : backends) {
+      nlohmann::json row = {{"shape", s.name}, {"batch", 1},          {"heads", s.heads}, {"len_q", s.len_q},
+                            {"len_k", s.len_k}, {"head_dim", 128},   {"dtype", "bf16"}, {"backend", backend}};
+      std::string why;
+      if (!backend_available(backend, &why)) {
+        row["error"] = why;
+        rows.push_back(row);
+        continue;
+      }
+      try {
+        const auto out = run_backend(backend, q, k, v, scale);
+        verify(q, k, v, out, scale, row);
+        if (!row["verified"].get<bool>()) {
+          row["error"] = "wrong result: not timed";
+        } else {
+          const auto t = time_cuda([&] { run_backend(backend, q, k, v, scale); }, opt.iters, opt.budget_s, false);
+          const auto clocks = current_clocks();
+          row["ms_median"] = t.median_ms;
+          row["ms_min"] = t.min_ms;
+          row["ms_max"] = t.max_ms;
+          row["iters"] = t.iters;
+          row["tflops"] = flops / (t.median_ms * 1e-3) / 1e12;
+          row["sm_clock_mhz_after"] = clocks.sm_mhz;
+        }
+      } catch (const std::exception& e) {
+        row["error"] = std::string(e.what()).substr(0, 400);
+        (void)cudaGetLastError();
+      }
+      std::cerr << "[bench] attention " << s.name << " " << backend << ": "
+                << (row.contains("tflops") ? std::to_string(row["tflops"].get<double>()) + " TFLOP/s"
+                                           : row.value("error", std::string("?")))
+                << "\n";
+      rows.push_back(row);
+    }
+  }
+  return rows;
+}
+
+}  // namespace gallop::bench
