@@ -3,7 +3,9 @@
 // Format: 8-byte little-endian header length N, N bytes of JSON, then the data section.
 // The JSON maps tensor names to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative
 // to the data section) plus an optional "__metadata__" object of string -> string.
-// Everything in the header is validated before any tensor is handed out (see parse_header).
+// Everything in the header is validated before any tensor is handed out
+// (parse_safetensors_header, in safetensors_header.cpp, which a libFuzzer target exercises).
+// Sharded checkpoints (*.safetensors.index.json) are read by sharded_safetensors.h.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -35,18 +37,27 @@ struct SafetensorsHeader {
   std::map<std::string, std::string> metadata;
 };
 
-// Parses and validates a header: valid JSON object, known dtypes, non-negative shapes,
-// shape x element size == byte range, ranges inside a data section of `data_size` bytes and not
-// overlapping. `context` (usually the file path) prefixes every error message.
-// Throws gallop::Error(Format).
+// Parses and validates a header: valid JSON object without repeated names, known dtypes,
+// non-negative shapes whose element count fits int64, shape x element size == byte range, ranges
+// inside a data section of `data_size` bytes and not overlapping, metadata values all strings.
+// `context` (usually the file path) prefixes every error message. Throws gallop::Error(Format).
 SafetensorsHeader parse_safetensors_header(std::string_view json, uint64_t data_size,
                                            const std::string& context);
 
+// Parses a whole file image: the 8-byte little-endian header length (checked against the
+// buffer and kMaxSafetensorsHeaderBytes), then the header. Sets *data_offset to where the data
+// section starts (8 + header length). Throws gallop::Error(Format).
+SafetensorsHeader parse_safetensors_file_image(const uint8_t* bytes, uint64_t size, const std::string& context,
+                                               uint64_t* data_offset);
+
 // Name of a dtype in the safetensors vocabulary ("BF16", "F32", ...), and back.
+// safetensors_dtype_name throws gallop::Error(Unsupported) for a dtype without a name;
+// find_safetensors_dtype_name returns nullptr.
 const char* safetensors_dtype_name(at::ScalarType dtype);
+const char* find_safetensors_dtype_name(at::ScalarType dtype);
 bool safetensors_dtype_from_name(std::string_view name, at::ScalarType* out);
 
-class MappedFile;
+class MappedFile;  // mapped_file.h
 
 class SafetensorsFile {
  public:
