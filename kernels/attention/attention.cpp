@@ -88,7 +88,8 @@ bool is_half(const at::Tensor& t) { return t.scalar_type() == at::kBFloat16 || t
 at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
                 double scale) {
   // SDPA wants [B, H, L, D].
-  auto mask = key_mask(k_lens, k.size(1), q.device());
+  std::optional<at::Tensor> mask;  // an undefined tensor inside the optional is not "no mask"
+  if (k_lens.defined()) mask = key_mask(k_lens, k.size(1), q.device());
   auto out = at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask,
                                               /*dropout_p=*/0.0, /*is_causal=*/false, scale);
   return out.transpose(1, 2);
@@ -195,10 +196,25 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
   auto qf = q.to(at::kFloat).transpose(1, 2);  // [B, H, Lq, D]
   auto kf = k.to(at::kFloat).transpose(1, 2);
   auto vf = v.to(at::kFloat).transpose(1, 2);
-  auto logits = at::matmul(qf, kf.transpose(-1, -2)) * scale;  // [B, H, Lq, Lk]
   auto mask = key_mask(k_lens, k.size(1), q.device());
-  if (mask.defined()) logits = logits.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
-  auto out = at::matmul(at::softmax(logits, -1), vf);  // [B, H, Lq, D]
+  auto block = [&](const at::Tensor& q_rows) {                           // [B, H, n, D]
+    auto logits = at::matmul(q_rows, kf.transpose(-1, -2)) * scale;  // [B, H, n, Lk]
+    if (mask.defined()) logits = logits.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+    return at::matmul(at::softmax(logits, -1), vf);  // [B, H, n, D]
+  };
+  // Bound the logits to ~2^26 floats (256 MB) by going through the queries in row blocks; rows
+  // are independent, and small problems take the single-block path.
+  constexpr int64_t kMaxLogits = int64_t{1} << 26;
+  const int64_t per_row = qf.size(0) * qf.size(1) * kf.size(2);
+  const int64_t rows = std::max<int64_t>(1, kMaxLogits / std::max<int64_t>(per_row, 1));
+  at::Tensor out;  // [B, H, Lq, D]
+  if (rows >= qf.size(2)) {
+    out = block(qf);
+  } else {
+    std::vector<at::Tensor> parts;
+    for (int64_t r = 0; r < qf.size(2); r += rows) parts.push_back(block(qf.narrow(2, r, std::min(rows, qf.size(2) - r))));
+    out = at::cat(parts, 2);
+  }
   return out.transpose(1, 2).to(q.scalar_type());
 }
 

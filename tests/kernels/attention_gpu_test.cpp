@@ -247,11 +247,11 @@ INSTANTIATE_TEST_SUITE_P(
     Kernels, GallopAttention,
     ::testing::Values(KernelCase{GallopKernel::kSm80, at::kBFloat16, 128}, KernelCase{GallopKernel::kSm80, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm80, at::kBFloat16, 64}, KernelCase{GallopKernel::kSm80, at::kHalf, 64},
-                      KernelCase{GallopKernel::kSm90Overlap, at::kBFloat16, 128},
-                      KernelCase{GallopKernel::kSm90Overlap, at::kHalf, 128},
-                      KernelCase{GallopKernel::kSm90Overlap, at::kBFloat16, 64},
-                      KernelCase{GallopKernel::kSm90Overlap, at::kHalf, 64},
+                      // The overlapped Hopper variant (kSm90Overlap) deadlocked on its first H100 run
+                      // (2026-11-26) and is not selectable until it is fixed; see tile_config.h.
                       KernelCase{GallopKernel::kSm90Serial, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90Serial, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90Serial, at::kBFloat16, 64},
                       KernelCase{GallopKernel::kSm90Serial, at::kHalf, 64}),
     case_name);
 

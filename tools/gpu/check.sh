@@ -141,7 +141,7 @@ if [ -x "$BENCH" ]; then
   run_step bench-gallop-sm80 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
     --json "$TMP/bench_sm80.json"
   run_step bench-gallop-sm90 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
-    --attention gallop-sm90-overlap,gallop-sm90-serial --json "$TMP/bench_sm90.json"
+    --attention gallop-sm90-serial --json "$TMP/bench_sm90.json"
   if [ -n "$sampler_pid" ]; then
     kill "$sampler_pid" 2> /dev/null
     wait "$sampler_pid" 2> /dev/null

@@ -3,7 +3,7 @@
 //   gallop_kernel_bench [--json FILE] [--attention BACKENDS] [--no-attention] [--no-fused]
 //                       [--no-ceilings] [--iters N] [--quick]
 //
-// BACKENDS is a comma list (default "cudnn,flash,gallop-sm80,gallop-sm90-overlap,gallop-sm90-serial").
+// BACKENDS is a comma list (default "cudnn,flash,gallop-sm80,gallop-sm90-serial").
 // Attention is reported as TFLOP/s = 4·B·H·Lq·Lk·D / time (bf16, D = 128, non-causal) at the Wan
 // shapes; the fused kernels as GB/s by bytes moved and % of the card's peak bandwidth; the device
 // line carries the GPU name, SM count and clocks (maximum from the driver, current from NVML after
@@ -93,7 +93,7 @@ void print_table(const nlohmann::json& doc) {
 int main(int argc, char** argv) {
   using namespace gallop::bench;
   std::string json_path;
-  std::vector<std::string> backends = {"cudnn", "flash", "gallop-sm80", "gallop-sm90-overlap", "gallop-sm90-serial"};
+  std::vector<std::string> backends = {"cudnn", "flash", "gallop-sm80", "gallop-sm90-serial"};
   bool attention = true, fused = true, ceilings = true;
   BenchOptions opt;
   for (int i = 1; i < argc; ++i) {
