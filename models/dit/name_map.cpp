@@ -91,7 +91,29 @@ std::optional<std::string> from_diffusers(std::string_view key) {
   return std::string(key);
 }
 
+// official -> diffusers: the same tables read backwards.
+template <size_t N>
+std::optional<std::string> rename_back(std::string_view key, const Rename (&table)[N]) {
+  for (const auto& r : table)
+    if (matches(key, r.to)) return std::string(r.from) + std::string(key.substr(r.to.size()));
+  return std::nullopt;
+}
+
+std::string to_diffusers(std::string_view key) {
+  std::string_view head, rest;
+  if (split_block(key, &head, &rest)) {
+    if (auto r = rename_back(rest, kBlock)) return std::string(head) + *r;
+    return std::string(key);
+  }
+  if (auto r = rename_back(key, kTopLevel)) return *r;
+  return std::string(key);
+}
+
 }  // namespace
+
+std::string from_official_key(const std::string& key, Dialect dialect) {
+  return dialect == Dialect::Diffusers ? to_diffusers(key) : key;
+}
 
 std::optional<std::string> to_official_key(const std::string& key, Dialect dialect) {
   std::string_view k = key;

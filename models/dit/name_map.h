@@ -34,4 +34,8 @@ enum class Dialect {
 
 std::optional<std::string> to_official_key(const std::string& key, Dialect dialect);
 
+// The inverse, for writing checkpoints in another dialect: an official key -> its name in
+// `dialect`. Keys outside the tables are returned unchanged.
+std::string from_official_key(const std::string& official_key, Dialect dialect);
+
 }  // namespace gallop::models::dit

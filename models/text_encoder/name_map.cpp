@@ -48,7 +48,28 @@ std::optional<std::string> from_hf(const std::string& key) {
   return key;
 }
 
+std::string to_hf(const std::string& key) {
+  if (key == "token_embedding.weight") return "shared.weight";
+  if (key == "norm.weight") return "encoder.final_layer_norm.weight";
+  constexpr std::string_view kBlocks = "blocks.";
+  std::string_view rest(key);
+  if (!starts_with(rest, kBlocks)) return key;
+  rest.remove_prefix(kBlocks.size());
+  size_t digits = 0;
+  while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+  if (digits == 0 || digits >= rest.size() || rest[digits] != '.') return key;
+  const std::string_view index = rest.substr(0, digits);
+  const std::string_view suffix = rest.substr(digits + 1);
+  for (const auto& r : kBlockRenames)
+    if (suffix == r.official) return "encoder.block." + std::string(index) + "." + std::string(r.hf);
+  return key;
+}
+
 }  // namespace
+
+std::string from_official_key(const std::string& key, Dialect dialect) {
+  return dialect == Dialect::Diffusers ? to_hf(key) : key;
+}
 
 std::optional<std::string> to_official_key(const std::string& key, Dialect dialect) {
   switch (dialect) {

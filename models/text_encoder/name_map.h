@@ -32,4 +32,8 @@ enum class Dialect {
 
 std::optional<std::string> to_official_key(const std::string& key, Dialect dialect);
 
+// The inverse, for writing checkpoints in another dialect: an official key -> its HF name
+// (`token_embedding.weight` -> `shared.weight`). Keys outside the table are returned unchanged.
+std::string from_official_key(const std::string& official_key, Dialect dialect);
+
 }  // namespace gallop::models::text_encoder

@@ -73,7 +73,66 @@ std::optional<std::string> coder_part(std::string_view s, bool encoder, int64_t 
   return std::nullopt;
 }
 
+std::optional<std::string> residual_part_back(std::string_view s) {
+  if (eat(s, "residual.0.")) return "norm1." + std::string(s);
+  if (eat(s, "residual.2.")) return "conv1." + std::string(s);
+  if (eat(s, "residual.3.")) return "norm2." + std::string(s);
+  if (eat(s, "residual.6.")) return "conv2." + std::string(s);
+  if (eat(s, "shortcut.")) return "conv_shortcut." + std::string(s);
+  return std::nullopt;
+}
+
+std::optional<std::string> coder_part_back(std::string_view s, bool encoder, int64_t num_res_blocks) {
+  if (eat(s, "conv1.")) return "conv_in." + std::string(s);
+  if (eat(s, "head.0.")) return "norm_out." + std::string(s);
+  if (eat(s, "head.2.")) return "conv_out." + std::string(s);
+  if (eat(s, "middle.1.")) return "mid_block.attentions.0." + std::string(s);
+  if (eat(s, "middle.")) {
+    auto i = eat_index(s);
+    if (!i || (*i != 0 && *i != 2)) return std::nullopt;
+    auto r = residual_part_back(s);
+    if (!r) return std::nullopt;
+    return "mid_block.resnets." + std::to_string(*i == 0 ? 0 : 1) + "." + *r;
+  }
+  if (encoder && eat(s, "downsamples.")) {
+    auto i = eat_index(s);
+    if (!i) return std::nullopt;
+    const std::string head = "down_blocks." + std::to_string(*i) + ".";
+    if (s.substr(0, 9) == "resample." || s.substr(0, 10) == "time_conv.") return head + std::string(s);
+    auto r = residual_part_back(s);
+    if (!r) return std::nullopt;
+    return head + *r;
+  }
+  if (!encoder && eat(s, "upsamples.")) {
+    auto i = eat_index(s);
+    if (!i) return std::nullopt;
+    const int64_t stage = *i / (num_res_blocks + 2), slot = *i % (num_res_blocks + 2);
+    const std::string head = "up_blocks." + std::to_string(stage) + ".";
+    if (slot == num_res_blocks + 1) return head + "upsamplers.0." + std::string(s);
+    auto r = residual_part_back(s);
+    if (!r) return std::nullopt;
+    return head + "resnets." + std::to_string(slot) + "." + *r;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string from_official_key(const std::string& key, Dialect d, int64_t num_res_blocks) {
+  if (d == Dialect::Official) return key;
+  std::string_view s = key;
+  std::optional<std::string> mapped;
+  if (eat(s, "conv1.")) {
+    mapped = "quant_conv." + std::string(s);
+  } else if (eat(s, "conv2.")) {
+    mapped = "post_quant_conv." + std::string(s);
+  } else if (eat(s, "encoder.")) {
+    if (auto r = coder_part_back(s, true, num_res_blocks)) mapped = "encoder." + *r;
+  } else if (eat(s, "decoder.")) {
+    if (auto r = coder_part_back(s, false, num_res_blocks)) mapped = "decoder." + *r;
+  }
+  return mapped.value_or(key);
+}
 
 std::optional<std::string> to_official_key(const std::string& key, Dialect d, int64_t num_res_blocks) {
   if (d == Dialect::Official) return key;

@@ -18,4 +18,8 @@ enum class Dialect { Official, Diffusers };
 std::optional<std::string> to_official_key(const std::string& key, Dialect d);
 std::optional<std::string> to_official_key(const std::string& key, Dialect d, int64_t num_res_blocks);
 
+// The inverse, for writing checkpoints in another dialect: an official key -> its diffusers
+// name. Keys outside the tables are returned unchanged.
+std::string from_official_key(const std::string& official_key, Dialect d, int64_t num_res_blocks = 2);
+
 }  // namespace gallop::models::vae

@@ -1,10 +1,12 @@
 // Tokenizer against the Python reference. Compares gallop's Tokenizer::encode (cleaning +
 // SentencePiece C++ + EOS/truncation/padding) with ids computed by Python sentencepiece on the
-// reference-cleaned text with the same tiny model (tests/data/tokenizer/tiny_spiece.model,
+// reference-cleaned text with the same tiny model (tokenizer/assets/tiny_spiece.model,
 // tools/reference/make_tiny_spiece.py and tokenizer_golden.py). Ids are integers: every id and
 // every mask entry must be identical. Also checks the error paths (missing / corrupt model,
 // bad max_len).
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include <fstream>
 #include <random>
@@ -26,7 +28,7 @@ constexpr int64_t kEos = 1;
 constexpr int64_t kPad = 0;
 
 const std::string& model_path() {
-  static const std::string path = data_path("tokenizer/tiny_spiece.model").string();
+  static const std::string path = (std::filesystem::path(GALLOP_SOURCE_DIR) / "tokenizer/assets/tiny_spiece.model").string();
   return path;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trains the project's own tiny SentencePiece model: tests/data/tokenizer/tiny_spiece.model.
+"""Trains the project's own tiny SentencePiece model: tokenizer/assets/tiny_spiece.model.
 
 It stands in for umT5's spiece.model in tests and in `gallop generate --model tiny`: a unigram
 model with umT5's special ids (<pad> 0, </s> 1, <unk> 2, no BOS), every character of the
@@ -24,7 +24,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "tests" / "data" / "tokenizer" / "tiny_spiece.model"
+OUT = ROOT / "tokenizer" / "assets" / "tiny_spiece.model"
 SEED = 20250226
 VOCAB_SIZE = 3000
 

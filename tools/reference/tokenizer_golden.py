@@ -5,7 +5,7 @@ For every prompt it records what the official Wan pipeline computes (wan/modules
 clean='whitespace'):
   ftfy   ftfy.fix_text(prompt)
   clean  regex.sub(r'\\s+', ' ', html.unescape(html.unescape(ftfy)).strip()).strip()
-  ids    SentencePiece ids of `clean` with tests/data/tokenizer/tiny_spiece.model, truncated to
+  ids    SentencePiece ids of `clean` with tokenizer/assets/tiny_spiece.model, truncated to
          max_len - 1, then EOS (1); padding (0) and the mask (1 x length, then 0) are implied.
 Prompts that are not valid UTF-8 are stored as hex bytes (`input_hex`) and decoded the way the
 official CLI decodes argv ('surrogateescape'). A second list, `nfc`, holds random strings and
@@ -29,7 +29,7 @@ import sentencepiece as spm
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "tokenizer"
-MODEL = DATA / "tiny_spiece.model"
+MODEL = ROOT / "tokenizer" / "assets" / "tiny_spiece.model"
 OUT = DATA / "tokenizer_golden.json"
 SEED = 1234
 EOS = 1

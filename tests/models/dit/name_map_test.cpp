@@ -54,6 +54,7 @@ TEST(DitNameMap, DiffusersKeysMapOntoModuleOneToOne) {
       const auto shape = entry.at(1).get<std::vector<int64_t>>();
       const auto official = to_official_key(key, Dialect::Diffusers);
       ASSERT_TRUE(official.has_value()) << key << " was dropped";
+      EXPECT_EQ(gallop::models::dit::from_official_key(*official, Dialect::Diffusers), key) << "inverse map";
       auto it = shapes.find(*official);
       ASSERT_NE(it, shapes.end()) << key << " -> " << *official << " is not a WanModel parameter";
       EXPECT_EQ(it->second, shape) << key << " -> " << *official;

@@ -48,6 +48,10 @@ TEST(UMT5NameMap, HfKeysMapOntoModuleOneToOne) {
     ASSERT_NE(it, shapes.end()) << hf_key << " -> " << *mapped << " is not a parameter";
     EXPECT_EQ(it->second, hf_shape.get<std::vector<int64_t>>()) << hf_key << " -> " << *mapped;
     sources[*mapped].insert(hf_key);
+    if (hf_key != "encoder.embed_tokens.weight") {  // the tied alias; the inverse writes shared.weight
+      EXPECT_EQ(gallop::models::text_encoder::from_official_key(*mapped, Dialect::Diffusers), hf_key)
+          << "inverse map";
+    }
   }
   for (const auto& [name, shape] : shapes) {
     auto it = sources.find(name);

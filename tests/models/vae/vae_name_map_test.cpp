@@ -44,6 +44,7 @@ TEST(VaeNameMap, DiffusersKeysMapOneToOneOntoTheModule) {
     const auto mapped = to_official_key(key, Dialect::Diffusers);
     ASSERT_TRUE(mapped.has_value());
     EXPECT_EQ(*mapped, official.at(key).get<std::string>());
+    EXPECT_EQ(gallop::models::vae::from_official_key(*mapped, Dialect::Diffusers), key) << "inverse map";
     auto it = shapes.find(*mapped);
     ASSERT_NE(it, shapes.end()) << "maps to '" << *mapped << "', which the module does not have";
     EXPECT_EQ(it->second, shape.get<std::vector<int64_t>>());
