@@ -5,7 +5,10 @@
 namespace gallop::tools {
 
 void register_commands(CLI::App& app, Commands& commands) {
+  add_generate_command(app, commands);
   add_info_command(app, commands);
+  add_export_tiny_command(app, commands);
+  add_bench_command(app, commands);
   add_pending_commands(app, commands);
 }
 
@@ -17,9 +20,7 @@ void add_pending_commands(CLI::App& app, Commands& commands) {
     const char* what;
   };
   static const Pending kPending[] = {
-      {"generate", "Text to video (not available yet in this build: arrives with the text-to-video pipeline)"},
       {"animate", "Image to video (not available yet in this build: arrives with the image-to-video pipeline)"},
-      {"bench", "Benchmarks (not available yet in this build)"},
   };
   for (const auto& p : kPending) {
     app.add_subcommand(p.name, p.what)->allow_extras();

@@ -23,6 +23,9 @@ void register_commands(CLI::App& app, Commands& commands);
 
 // One registration function per subcommand (cmd_<name>.cpp).
 void add_info_command(CLI::App& app, Commands& commands);
+void add_generate_command(CLI::App& app, Commands& commands);
+void add_export_tiny_command(CLI::App& app, Commands& commands);
+void add_bench_command(CLI::App& app, Commands& commands);
 void add_pending_commands(CLI::App& app, Commands& commands);
 
 }  // namespace gallop::tools

@@ -1,7 +1,8 @@
 // gallop: the command line. Subcommand dispatch and error-to-exit-status mapping only; each
 // subcommand lives in its own cmd_*.cpp and calls into the engine.
 //
-// Exit status: 0 success, 1 runtime error, 2 usage error (bad options or request).
+// Exit status: 0 success, 1 runtime error, 2 usage error (bad options or request), 130 stopped
+// by Ctrl-C.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     return commands.run(app.get_subcommands().front()->get_name());
   } catch (const gallop::Error& e) {
     std::cerr << "gallop: error: " << e.what() << "\n";
+    if (e.kind() == gallop::ErrorKind::Cancelled) return 130;  // the shell's status for SIGINT
     return e.kind() == gallop::ErrorKind::InvalidArgument ? 2 : 1;
   } catch (const c10::Error& e) {
     std::cerr << "gallop: error: " << e.what_without_backtrace() << "\n";

@@ -1,0 +1,210 @@
+// gallop bench: times the Wan DiT (one guided denoising step = two forward passes) and the VAE
+// decode at a real model's shapes, for each attention backend asked for, on random weights (speed
+// does not depend on the weights' values, so no checkpoint is needed). Prints a table on stdout
+// and, with --json, writes the same numbers to a file.
+#include <ATen/Context.h>
+
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#ifdef GALLOP_HAVE_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+#include "engine/core/error.h"
+#include "engine/core/features.h"
+#include "engine/core/log.h"
+#include "engine/pipeline/latents.h"
+#include "engine/pipeline/request.h"
+#include "engine/pipeline/tiny_model.h"
+#include "models/dit/wan_model.h"
+#include "models/vae/wan_vae.h"
+#include "tools/gallop/commands.h"
+#include "tools/gallop/options.h"
+
+namespace gallop::tools {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using models::dit::DitConfig;
+
+struct BenchOptions {
+  std::string model = "t2v-1.3b";
+  std::string size;
+  int frames = 81;
+  int repeat = 3;
+  std::string attention = "auto";
+  std::string json_path;
+  bool vae = true;
+  RunOptions run;
+};
+
+DitConfig preset(const std::string& name) {
+  if (name == "t2v-1.3b") return DitConfig::t2v_1_3b();
+  if (name == "t2v-14b") return DitConfig::t2v_14b();
+  if (name == "tiny") return engine::tiny_model_config().dit;
+  fail(ErrorKind::InvalidArgument, "unknown bench model '", name, "' (expected t2v-1.3b, t2v-14b or tiny)");
+}
+
+void synchronize(const at::Device& d) {
+  if (d.is_cuda()) at::zeros({1}, at::TensorOptions().device(d)).cpu();
+}
+
+void reset_peak(const at::Device& d) {
+#ifdef GALLOP_HAVE_CUDA
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
+#endif
+}
+
+double peak_gib(const at::Device& d) {
+#ifdef GALLOP_HAVE_CUDA
+  if (d.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0 * 1024.0);
+  }
+#endif
+  return 0.0;
+}
+
+std::string device_name(const at::Device& d) {
+#ifdef GALLOP_HAVE_CUDA
+  if (d.is_cuda()) return at::cuda::getDeviceProperties(d.index())->name;
+#endif
+  return "CPU";
+}
+
+// Random weights with the tiny model's scale rules, made on the device in the run's dtypes.
+void randomize(torch::nn::Module& m, const at::Device& device) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : m.named_parameters()) {
+    at::Tensor t = p.value();
+    at::Tensor r = at::randn(t.sizes(), at::TensorOptions().device(device).dtype(at::kFloat));
+    const double scale = t.dim() >= 2 ? 1.0 / std::sqrt(static_cast<double>(t.numel() / t.size(0))) : 0.02;
+    t.set_data((r * scale).to(t.scalar_type()));
+  }
+}
+
+int run_bench(const BenchOptions& o) {
+  const engine::RunPolicy policy = make_run_policy(o.run);
+  const DitConfig config = preset(o.model);
+  int width = o.model == "t2v-14b" ? 1280 : o.model == "tiny" ? 128 : 832;
+  int height = o.model == "t2v-14b" ? 720 : o.model == "tiny" ? 96 : 480;
+  if (!o.size.empty()) std::tie(width, height) = engine::parse_size(o.size);
+  GALLOP_CHECK(width % 16 == 0 && height % 16 == 0, InvalidArgument, "size must be a multiple of 16");
+  GALLOP_CHECK(o.frames >= 1 && (o.frames - 1) % 4 == 0, InvalidArgument, "frames must be 4k+1");
+  GALLOP_CHECK(o.repeat >= 1, InvalidArgument, "repeat must be at least 1");
+  std::vector<kernels::AttentionBackend> backends;
+  {
+    std::stringstream ss(o.attention);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      try {
+        backends.push_back(kernels::parse_attention_backend(item));
+      } catch (const std::invalid_argument& e) {
+        fail(ErrorKind::InvalidArgument, e.what());
+      }
+    }
+  }
+  const int64_t T = (o.frames - 1) / 4 + 1, h = height / 8, w = width / 8;
+  const int64_t tokens = T * (h / 2) * (w / 2);
+  const at::Device dev = policy.device;
+  torch::NoGradGuard no_grad;
+
+  nlohmann::json report = {{"gallop", version()},
+                           {"device", device_name(dev)},
+                           {"model", o.model},
+                           {"size", std::to_string(width) + "x" + std::to_string(height)},
+                           {"frames", o.frames},
+                           {"tokens", tokens},
+                           {"dtype", policy.dtype == at::kBFloat16 ? "bf16" : "fp32"},
+                           {"repeat", o.repeat}};
+  for (const auto& [k, v] : build_features()) report["build"][k] = v;
+
+  // ---- DiT ------------------------------------------------------------------------------------
+  log_info("bench: building the " + o.model + " DiT with random weights on " + dev.str());
+  models::dit::WanModel dit(config, at::TensorOptions().device(dev));
+  randomize(*dit, dev);
+  dit->cast_weights(policy.dtype);
+  at::Tensor x = engine::initial_noise({1, config.out_dim, T, h, w}, 0, dev);                         // [1, 16, T, h, w]
+  at::Tensor ctx = at::randn({1, config.text_len, config.text_dim}, at::TensorOptions().device(dev))  // [1, 512, D]
+                       .to(policy.dtype);
+  at::Tensor t = at::full({1}, 999, at::TensorOptions().dtype(at::kLong).device(dev));
+  std::cout << "gallop bench: " << o.model << " DiT, " << width << "x" << height << "x" << o.frames << " (" << tokens
+            << " tokens), " << report["dtype"].get<std::string>() << " on " << device_name(dev) << "\n";
+  std::cout << std::left << std::setw(12) << "attention" << std::right << std::setw(14) << "s/forward"
+            << std::setw(16) << "s/step (CFG)" << std::setw(14) << "peak GiB" << "\n";
+  for (auto backend : backends) {
+    models::dit::ForwardOptions fwd;
+    fwd.compute_dtype = policy.dtype;
+    fwd.attention.backend = backend;
+    reset_peak(dev);
+    dit->forward(x, t, ctx, {}, {}, fwd);  // warm-up (RoPE tables, cuDNN plans)
+    synchronize(dev);
+    std::vector<double> times;
+    for (int i = 0; i < o.repeat; ++i) {
+      const auto t0 = Clock::now();
+      dit->forward(x, t, ctx, {}, {}, fwd);
+      synchronize(dev);
+      times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    std::sort(times.begin(), times.end());
+    const double median = times[times.size() / 2];
+    std::cout << std::left << std::setw(12) << kernels::attention_backend_name(backend) << std::right << std::fixed
+              << std::setprecision(4) << std::setw(14) << median << std::setw(16) << 2 * median << std::setprecision(2)
+              << std::setw(14) << peak_gib(dev) << "\n";
+    report["dit"].push_back({{"attention", kernels::attention_backend_name(backend)},
+                             {"seconds_per_forward", median},
+                             {"seconds_all", times},
+                             {"peak_gib", peak_gib(dev)}});
+  }
+  dit = nullptr;
+
+  // ---- VAE decode ---------------------------------------------------------------------------------
+  if (o.vae) {
+    const auto vae_config = o.model == "tiny" ? engine::tiny_model_config().vae : models::vae::VaeConfig::wan21();
+    models::vae::WanVAE vae(vae_config, at::TensorOptions().device(dev));
+    randomize(vae, dev);
+    at::Tensor z = engine::initial_noise({1, vae_config.z_dim, T, h, w}, 1, dev);
+    reset_peak(dev);
+    const auto t0 = Clock::now();
+    int64_t frames = 0;
+    vae.decode_streaming(z, [&](const at::Tensor& chunk) { frames += chunk.size(2); });
+    synchronize(dev);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::cout << "VAE decode (fp32): " << std::setprecision(3) << secs << " s for " << frames << " frames, peak "
+              << std::setprecision(2) << peak_gib(dev) << " GiB\n";
+    report["vae_decode"] = {{"seconds", secs}, {"frames", frames}, {"peak_gib", peak_gib(dev)}};
+  }
+  if (!o.json_path.empty()) {
+    std::ofstream out(o.json_path);
+    GALLOP_CHECK(out.good(), InvalidArgument, o.json_path, ": cannot write the JSON report");
+    out << report.dump(2) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, Commands& commands) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench", "Time the DiT (per attention backend) and the VAE decode at a model's real shapes, random weights");
+  cmd->add_option("--model", o->model, "Shapes to time: t2v-1.3b, t2v-14b or tiny")->capture_default_str();
+  cmd->add_option("--size", o->size, "WIDTHxHEIGHT [default: 832x480 for 1.3B, 1280x720 for 14B]");
+  cmd->add_option("--frames", o->frames, "Frames (4k+1)")->capture_default_str();
+  cmd->add_option("--repeat", o->repeat, "Timed forward passes per backend (the median is reported)")
+      ->capture_default_str();
+  cmd->add_option("--attention", o->attention, "Comma-separated attention backends to compare")->capture_default_str();
+  cmd->add_option("--json", o->json_path, "Also write the results as JSON to this file");
+  cmd->add_flag("!--no-vae", o->vae, "Skip the VAE decode timing");
+  add_run_options(*cmd, o->run, /*attention_option=*/false);  // bench takes a list (above)
+  commands.add("bench", [o]() { return run_bench(*o); });
+}
+
+}  // namespace gallop::tools
