@@ -157,7 +157,12 @@ int run_bench(const BenchOptions& o) {
     const double median = times[times.size() / 2];
     std::cout << std::left << std::setw(12) << kernels::attention_backend_name(backend) << std::right << std::fixed
               << std::setprecision(4) << std::setw(14) << median << std::setw(16) << 2 * median << std::setprecision(2)
-              << std::setw(14) << peak_gib(dev) << "\n";
+              << std::setw(14);
+    if (dev.is_cuda()) {
+      std::cout << peak_gib(dev) << "\n";
+    } else {
+      std::cout << "-" << "\n";  // the CPU allocator keeps no peak statistics
+    }
     report["dit"].push_back({{"attention", kernels::attention_backend_name(backend)},
                              {"seconds_per_forward", median},
                              {"seconds_all", times},
@@ -177,8 +182,9 @@ int run_bench(const BenchOptions& o) {
     vae.decode_streaming(z, [&](const at::Tensor& chunk) { frames += chunk.size(2); });
     synchronize(dev);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    std::cout << "VAE decode (fp32): " << std::setprecision(3) << secs << " s for " << frames << " frames, peak "
-              << std::setprecision(2) << peak_gib(dev) << " GiB\n";
+    std::cout << "VAE decode (fp32): " << std::setprecision(3) << secs << " s for " << frames << " frames";
+    if (dev.is_cuda()) std::cout << ", peak " << std::setprecision(2) << peak_gib(dev) << " GiB";
+    std::cout << "\n";
     report["vae_decode"] = {{"seconds", secs}, {"frames", frames}, {"peak_gib", peak_gib(dev)}};
   }
   if (!o.json_path.empty()) {

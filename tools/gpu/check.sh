@@ -34,7 +34,7 @@ mkdir -p "$OUT" || exit 2
 OUT=$(cd "$OUT" && pwd)
 TMP=$(mktemp -d)
 START=$(date +%s)
-BUDGET=${GALLOP_CHECK_BUDGET:-420}
+BUDGET=${GALLOP_CHECK_BUDGET:-500}
 BUILD=${GALLOP_CHECK_BUILD_DIR:-build-gpu}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 ARCHS=${GALLOP_CHECK_ARCHS:-90a}
@@ -112,7 +112,7 @@ built=1
 if [ $configured -eq 0 ]; then
   # -k 0: build every target that can be built even when one fails.
   run_step build 300 "$OUT/build.log" cmake --build "$BUILD" --target kernels_gpu_test gallop_kernel_bench \
-    -j "$JOBS" -- -k 0
+    dit_gpu_test engine_sampling_gpu_test gallop -j "$JOBS" -- -k 0
   built=$?
 fi
 "$PYTHON" tools/gpu/ptxas_report.py "$OUT/build.log" > "$OUT/ptxas.txt" 2>&1 || true
@@ -142,6 +142,14 @@ if [ -x "$BENCH" ]; then
     --json "$TMP/bench_sm80.json"
   run_step bench-gallop-sm90 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
     --attention gallop-sm90-serial --json "$TMP/bench_sm90.json"
+  # The whole DiT at the T2V-1.3B 480p shapes per attention backend, and the VAE decode (random
+  # weights), then the tiny model's pipeline end to end on the GPU.
+  if [ -x "$BUILD/gallop" ]; then
+    run_step gallop-bench 150 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --attention sdpa,cudnn,flash,gallop \
+      --repeat 3 --json "$TMP/dit_bench.json"
+    run_step gallop-generate 60 "$OUT/bench.log" "$BUILD/gallop" generate --model tiny --device cuda --seed 7 \
+      --prompt "a red car drifting through rain at night" --save-latents "$TMP/tiny_latents.safetensors"
+  fi
   if [ -n "$sampler_pid" ]; then
     kill "$sampler_pid" 2> /dev/null
     wait "$sampler_pid" 2> /dev/null
@@ -155,7 +163,7 @@ fi
 # ---- summary ----------------------------------------------------------------------------------
 log "summary"
 if ! timeout 60 "$PYTHON" tools/gpu/summarize.py --out "$OUT" --steps "$STEPS" --start "$START" \
-    --bench "$TMP"/bench_*.json 2>> "$OUT/gpu.log"; then
+    --bench "$TMP"/bench_*.json --dit-bench "$TMP/dit_bench.json" 2>> "$OUT/gpu.log"; then
   # Last resort: the step table as JSON, written by the shell.
   {
     printf '{\n  "summary_error": "tools/gpu/summarize.py failed; see gpu.log",\n  "steps": [\n'

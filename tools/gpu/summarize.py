@@ -26,7 +26,8 @@ import ptxas_report  # noqa: E402
 
 STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", "pack-deps": "build.log", "configure": "build.log",
              "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log",
-             "bench-gallop-sm80": "bench.log", "bench-gallop-sm90": "bench.log"}
+             "bench-gallop-sm80": "bench.log", "bench-gallop-sm90": "bench.log",
+             "gallop-bench": "bench.log", "gallop-generate": "bench.log"}
 
 
 def read(path):
@@ -169,6 +170,7 @@ def main():
     ap.add_argument("--steps", required=True)
     ap.add_argument("--start", type=int, default=int(time.time()))
     ap.add_argument("--bench", nargs="*", default=[])
+    ap.add_argument("--dit-bench", default=None, help="JSON written by `gallop bench`")
     a = ap.parse_args()
     out = a.out
     steps = steps_from(a.steps)
@@ -204,6 +206,12 @@ def main():
         "fused": fused_table,
         "failures": [],
     }
+    if a.dit_bench and os.path.exists(a.dit_bench):
+        try:
+            with open(a.dit_bench) as f:
+                summary["dit_bench"] = json.load(f)
+        except (OSError, ValueError) as e:
+            summary["dit_bench"] = {"error": str(e)}
     rows = ptxas_report.parse(build_log)
     for r, n in zip(rows, ptxas_report.demangle([r["kernel"] for r in rows])):
         r["kernel"] = ptxas_report.short(n)
