@@ -60,6 +60,7 @@ uint64_t draw_seed() {
 
 ResolvedGenerate resolve_generate(const GenerateRequest& r, const ModelDefaults& d) {
   ResolvedGenerate out;
+  out.model = r.model;
   out.prompt = r.prompt;
   GALLOP_CHECK(!r.prompt.empty(), InvalidArgument, "the prompt is empty (give --prompt TEXT)");
   out.negative_prompt = r.negative_prompt.value_or(d.negative_prompt);

@@ -63,6 +63,7 @@ struct ModelDefaults {
 
 // A request with every field decided.
 struct ResolvedGenerate {
+  std::string model;  // as given: checkpoint path or "tiny"
   std::string prompt, negative_prompt;
   int width = 0, height = 0, frames = 0, steps = 0;
   double guidance = 0, shift = 0;

@@ -1,5 +1,6 @@
 target_sources(gallop_engine PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/request.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/decode.cpp
   ${CMAKE_CURRENT_LIST_DIR}/latents.cpp
   ${CMAKE_CURRENT_LIST_DIR}/model_source.cpp
   ${CMAKE_CURRENT_LIST_DIR}/tiny_model.cpp

@@ -6,8 +6,7 @@
 #include "engine/core/error.h"
 #include "engine/core/features.h"
 #include "engine/core/log.h"
-#include "engine/io/image_writer.h"
-#include "engine/io/video_writer.h"
+#include "engine/pipeline/decode.h"
 #include "engine/pipeline/latents.h"
 #include "engine/sampling/scheduler.h"
 #include "engine/weights/safetensors.h"
@@ -40,6 +39,18 @@ std::pair<at::Tensor, at::Tensor> encode_prompts(const ResolvedGenerate& r, cons
     return out[0].narrow(0, 0, t.length).to(policy.device);                                 // [L, D]
   };
   return {encode(r.prompt), encode(r.negative_prompt)};
+}
+
+// The decode ran out of memory after a finished denoise: keep the latents (saved beside the
+// outputs unless --save-latents already did) and say how to decode them later.
+[[noreturn]] void throw_decode_out_of_memory(const ResolvedGenerate& r, const GenerateResult& result,
+                                             const RunPolicy& policy, const DecodeOutputs& outputs) {
+  std::filesystem::path saved = r.save_latents;
+  if (saved.empty()) {
+    saved = (r.output.empty() ? r.save_frames : r.output).string() + ".latents.safetensors";
+    write_safetensors(saved, {{"latents", result.latents}}, latents_metadata(r, r.model, policy));
+  }
+  fail(ErrorKind::OutOfMemory, decode_out_of_memory_message(saved, r.model, outputs, policy.device.str()));
 }
 
 }  // namespace
@@ -119,39 +130,26 @@ GenerateResult generate_video(const ResolvedGenerate& r, const ModelSource& sour
   result.latents = latents[0].to(at::kCPU).contiguous();  // [16, T, h, w]
 
   if (!r.save_latents.empty()) {
-    write_safetensors(r.save_latents, {{"latents", result.latents}}, latents_metadata(r, source.description(), policy));
+    write_safetensors(r.save_latents, {{"latents", result.latents}}, latents_metadata(r, r.model, policy));
     result.written.push_back(r.save_latents);
   }
   if (r.output.empty() && r.save_frames.empty()) return result;
 
   // ---- decode -------------------------------------------------------------------------------
-  const int64_t latent_frames = latents.size(2);
-  progress.stage_begin("decode", static_cast<int>(latent_frames));
+  progress.stage_begin("decode", static_cast<int>(latents.size(2)));
   t0 = Clock::now();
-  {
+  DecodeOutputs outputs;
+  outputs.video = r.output;
+  outputs.frames = r.save_frames;
+  outputs.fps = r.fps;
+  outputs.crf = r.crf;
+  try {
     auto vae = source.load_vae(policy.device);
-    VideoWriter writer;
-    if (!r.output.empty()) {
-      VideoOptions vo;
-      vo.fps = FrameRate{r.fps, 1};
-      vo.crf = r.crf;
-      writer.open(r.output, r.width, r.height, vo);
-    }
-    int64_t frame_index = 0, chunks = 0;
-    vae->decode_streaming(latents, [&](const at::Tensor& chunk) {  // [1, 3, n, H, W] in [-1, 1]
-      at::Tensor frames = video_to_uint8_frames(chunk);              // [n, H, W, 3] uint8
-      if (writer.is_open()) writer.add_frames(frames);
-      if (!r.save_frames.empty()) write_png_frames(r.save_frames, frames, frame_index);
-      frame_index += frames.size(0);
-      progress.stage_step(static_cast<int>(++chunks), static_cast<int>(latent_frames));
-      throw_if_cancelled(progress);
-    });
-    result.frames = frame_index;
-    if (writer.is_open()) {
-      writer.finish();
-      result.written.push_back(r.output);
-    }
-    if (!r.save_frames.empty()) result.written.push_back(r.save_frames);
+    result.frames = decode_to_outputs(*vae, latents, outputs, progress, &result.written);
+  } catch (const c10::OutOfMemoryError&) {
+    throw_decode_out_of_memory(r, result, policy, outputs);
+  } catch (const std::bad_alloc&) {
+    throw_decode_out_of_memory(r, result, policy, outputs);
   }
   result.times.decode = seconds_since(t0);
   progress.stage_end("decode", result.times.decode);

@@ -86,7 +86,58 @@ TEST(Generate, TheReadmeCommandWritesAnMp4) {
   EXPECT_EQ(latents->tensor("latents").sizes(), at::IntArrayRef({16, 5, 12, 16}));
   EXPECT_EQ(latents->metadata().at("seed"), "7");
   EXPECT_EQ(latents->metadata().at("prompt"), "a red car drifting through rain at night");
-  EXPECT_EQ(latents->metadata().at("steps"), "4");
+  const auto& meta = latents->metadata();
+  EXPECT_EQ(meta.at("steps"), "4");
+  EXPECT_EQ(meta.at("model"), "tiny");
+  EXPECT_EQ(meta.at("width"), "128");
+  EXPECT_EQ(meta.at("height"), "96");
+  EXPECT_EQ(meta.at("frames"), "17");
+  EXPECT_EQ(meta.at("solver"), "unipc");
+  EXPECT_EQ(meta.at("guidance"), "5");
+  EXPECT_EQ(meta.at("shift"), "5");
+  EXPECT_EQ(meta.at("dtype"), "fp32");
+  EXPECT_EQ(meta.at("fps"), "16");
+  EXPECT_EQ(meta.at("family"), "wan2.1");
+  EXPECT_FALSE(meta.at("negative_prompt").empty());
+  EXPECT_FALSE(meta.at("gallop_version").empty());
+}
+
+TEST(Decode, SavedLatentsDecodeToTheSameFramesAsTheDirectRun) {
+  TempDir dir;
+  auto r = run_gallop(kTiny + "--prompt 'a horse on a beach' --size 64x64 --frames 9 --steps 3 --seed 1 "
+                      "--save-latents " + q(dir / "run.safetensors") + " --save-frames " + q(dir / "direct"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(count_files(dir / "direct"), 9u);
+  r = run_gallop("decode --model tiny --device cpu --quiet --latents " + q(dir / "run.safetensors") + " -o " +
+                 q(dir / "again.mp4") + " --save-frames " + q(dir / "decoded"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find((dir / "again.mp4").string()), std::string::npos) << r.out;
+  EXPECT_TRUE(Identical(read_frames(dir / "decoded", 9), read_frames(dir / "direct", 9)));
+  const auto video = gallop::engine::read_video(dir / "again.mp4");
+  EXPECT_EQ(video.info.frame_count, 9);
+  EXPECT_EQ(video.info.width, 64);
+  EXPECT_EQ(video.info.fps.num, 16);
+}
+
+TEST(Decode, RefusesForeignOrBrokenLatentsFiles) {
+  TempDir dir;
+  ASSERT_EQ(run_gallop("export-tiny --layout single -o " + q(dir / "dit.safetensors")).exit_code, 0);
+  auto r = run_gallop("decode --model tiny --device cpu --latents " + q(dir / "dit.safetensors") + " -o " + q(dir / "o.mp4"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("not a gallop latents file"), std::string::npos) << r.err;
+
+  ASSERT_EQ(run_gallop(kTiny + "--prompt x --size 32x32 --frames 1 --steps 1 --save-latents " + q(dir / "l.safetensors"))
+                .exit_code, 0);
+  fs::resize_file(dir / "l.safetensors", fs::file_size(dir / "l.safetensors") / 2);
+  r = run_gallop("decode --model tiny --device cpu --latents " + q(dir / "l.safetensors") + " -o " + q(dir / "o.mp4"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("l.safetensors"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("past the end"), std::string::npos) << r.err;
+
+  r = run_gallop("decode --model tiny --device cpu --latents " + q(dir / "missing.safetensors") + " -o " + q(dir / "o.mp4"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "o.mp4"));
 }
 
 TEST(Generate, SameSeedSameFramesOtherSeedDifferent) {
@@ -154,10 +205,10 @@ TEST(Generate, WrongKindOfCheckpointOrMissingTokenizerIsAClearError) {
 
 TEST(Generate, CtrlCStopsCleanlyAndLeavesNoFile) {
   TempDir dir;
-  // A run long enough to be interrupted mid-way (many steps at a small size).
+  // A run that takes minutes (about 0.3 s per step here), interrupted a few seconds in.
   const std::string cmd = q(gallop_binary()) + " " + kTiny +
-                          "--prompt x --size 64x48 --frames 5 --steps 1000 -o " + q(dir / "o.mp4");
-  auto r = run_command("(" + cmd + " & pid=$!; sleep 8; kill -INT $pid; wait $pid; echo \"status=$?\")");
+                          "--prompt x --size 256x256 --frames 17 --steps 1000 -o " + q(dir / "o.mp4");
+  auto r = run_command("(" + cmd + " & pid=$!; sleep 6; kill -INT $pid; wait $pid; echo \"status=$?\")");
   EXPECT_NE(r.out.find("status=130"), std::string::npos) << r.out << r.err;
   EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
   EXPECT_EQ(count_files(dir.path()), 0u) << "an interrupted run left a file behind";

@@ -6,6 +6,7 @@ namespace gallop::tools {
 
 void register_commands(CLI::App& app, Commands& commands) {
   add_generate_command(app, commands);
+  add_decode_command(app, commands);
   add_info_command(app, commands);
   add_export_tiny_command(app, commands);
   add_bench_command(app, commands);

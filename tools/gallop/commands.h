@@ -26,6 +26,7 @@ void add_info_command(CLI::App& app, Commands& commands);
 void add_generate_command(CLI::App& app, Commands& commands);
 void add_export_tiny_command(CLI::App& app, Commands& commands);
 void add_bench_command(CLI::App& app, Commands& commands);
+void add_decode_command(CLI::App& app, Commands& commands);
 void add_pending_commands(CLI::App& app, Commands& commands);
 
 }  // namespace gallop::tools

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/core/error.h"
+#include "engine/pipeline/decode.h"
 #include "engine/pipeline/request.h"
 #include "tests/testing/test_env.h"
 
@@ -104,4 +105,18 @@ TEST(Request, RejectsBadValuesBeforeHeavyWork) {
   auto ok = resolve_generate(r, defaults_1_3b());
   EXPECT_EQ(ok.seed, 7u);
   EXPECT_FALSE(ok.seed_was_drawn);
+}
+
+TEST(Request, OutOfMemoryMessageSaysWhereTheLatentsAreAndHowToDecodeThem) {
+  DecodeOutputs outputs;
+  outputs.video = "/videos/out.mp4";
+  const std::string m =
+      decode_out_of_memory_message("/videos/out.mp4.latents.safetensors", "/models/wan", outputs, "cuda:0");
+  EXPECT_NE(m.find("ran out of memory on cuda:0"), std::string::npos) << m;
+  EXPECT_NE(m.find("saved in /videos/out.mp4.latents.safetensors"), std::string::npos) << m;
+  EXPECT_NE(m.find("gallop decode --model '/models/wan' --latents '/videos/out.mp4.latents.safetensors' -o "
+                   "'/videos/out.mp4'"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("--device cpu"), std::string::npos) << m;
 }

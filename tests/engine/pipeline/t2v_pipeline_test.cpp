@@ -6,10 +6,14 @@
 //  * the three on-disk layouts `export-tiny` writes load to the same model: identical latents
 //    (bit for bit: same weights, same code) from the official and Diffusers folders, identical DiT
 //    tensors from the single file;
+//  * the PNG frames (--save-frames) read back with FFmpeg's PNG decoder equal, exactly, the frames
+//    the VAE makes from the final latents;
 //  * the same seed gives identical latents twice; another seed gives different ones.
 #include <gtest/gtest.h>
 
 #include "engine/core/progress.h"
+#include "engine/io/image_reader.h"
+#include "engine/pipeline/latents.h"
 #include "engine/pipeline/model_source.h"
 #include "engine/pipeline/text_to_video.h"
 #include "engine/pipeline/tiny_model.h"
@@ -88,6 +92,23 @@ TEST(TextToVideo, EveryLayoutGivesTheSameModel) {
   auto expected_params = tiny_dit->named_parameters();
   for (const auto& p : loaded->named_parameters())
     EXPECT_TRUE(Identical(p.value(), expected_params[p.key()])) << p.key();
+}
+
+TEST(TextToVideo, PngFramesAreExactlyThePipelineFrames) {
+  TempDir dir;
+  auto source = open_model_source("tiny");
+  ResolvedGenerate r = small_request(9, 2);
+  r.save_frames = dir / "frames";
+  const auto result = generate_video(r, *source, cpu_fp32(), gallop::null_progress());
+  ASSERT_EQ(result.frames, 9);
+  // The frames the pipeline makes from its latents, decoded and converted independently.
+  auto vae = source->load_vae(at::kCPU);
+  const at::Tensor expected = video_to_uint8_frames(vae->decode(result.latents.unsqueeze(0)));  // [9, 48, 64, 3]
+  for (int64_t i = 0; i < 9; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%06d.png", static_cast<int>(i));
+    EXPECT_TRUE(Identical(read_image(dir / "frames" / name), expected[i])) << name;
+  }
 }
 
 TEST(TextToVideo, SameSeedSameLatentsOtherSeedDifferent) {
