@@ -1,6 +1,11 @@
 // Attention, block, head and image-embedding modules of the Wan DiT (see blocks.h).
 #include "models/dit/blocks.h"
 
+#include <tuple>
+
+#include "kernels/modulation/modulation.h"
+#include "kernels/qk_norm_rope/qk_norm_rope.h"
+
 #include "models/dit/rope.h"
 
 namespace gallop::models::dit {
@@ -27,15 +32,26 @@ SelfAttentionImpl::SelfAttentionImpl(const DitConfig& c, const at::TensorOptions
   norm_k = register_module("norm_k", RmsNorm(c.dim, c.eps, options));
 }
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const at::Tensor& rope, const at::Tensor& k_lens,
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const RopeInputs& rope, const at::Tensor& k_lens,
                                       const ForwardOptions& options) {
   const auto run = options.compute_dtype;
-  const auto xr = x.to(run);                             // [B, L, dim], cast once for q, k, v
-  auto qh = split_heads(norm_q(q(xr, run)), num_heads);  // [B, L, H, D] fp32 (RMSNorm over all heads)
-  auto kh = split_heads(norm_k(k(xr, run)), num_heads);  // [B, L, H, D] fp32
-  auto vh = split_heads(v(xr, run), num_heads);          // [B, L, H, D] run
-  qh = apply_rope(qh, rope).to(run);  // every token is real: all are rotated
-  kh = apply_rope(kh, rope).to(run);
+  const auto xr = x.to(run);                     // [B, L, dim], cast once for q, k, v
+  auto vh = split_heads(v(xr, run), num_heads);  // [B, L, H, D] run
+  at::Tensor qh, kh;                             // [B, L, H, D] run
+  if (x.is_cuda()) {
+    // RMSNorm (normalize in fp32, round to the input dtype, × fp32 weight), RoPE in float64,
+    // round to fp32, cast to the run dtype: one kernel for q and k.
+    kernels::QkNormRopeOptions o;
+    o.eps = norm_q->eps;
+    o.out_dtype = run;
+    std::tie(qh, kh) = kernels::qk_norm_rope(q(xr, run), k(xr, run), norm_q->weight, norm_k->weight, rope.freqs,
+                                             {{rope.grid[0], rope.grid[1], rope.grid[2]}}, num_heads, o);
+  } else {
+    qh = split_heads(norm_q(q(xr, run)), num_heads);  // [B, L, H, D] fp32 (RMSNorm over all heads)
+    kh = split_heads(norm_k(k(xr, run)), num_heads);  // [B, L, H, D] fp32
+    qh = apply_rope(qh, rope.multipliers).to(run);     // every token is real: all are rotated
+    kh = apply_rope(kh, rope.multipliers).to(run);
+  }
   auto out = kernels::attention(qh, kh, vh, k_lens, options.attention);  // [B, L, H, D] run
   return o(out.flatten(2), run);                                          // [B, L, dim] run
 }
@@ -89,23 +105,33 @@ WanBlockImpl::WanBlockImpl(const DitConfig& c, const at::TensorOptions& options)
   ffn_out = ffn->add("2", Linear(c.ffn_dim, c.dim, options));
 }
 
-at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, const at::Tensor& rope,
+at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, const RopeInputs& rope,
                                  const at::Tensor& k_lens, const at::Tensor& context, const ForwardOptions& options) {
   const auto run = options.compute_dtype;
   const auto f32 = at::kFloat;
   // shift, scale, gate of self-attention; shift, scale, gate of the FFN: each [B, 1, dim] fp32
   auto mod = (modulation.to(f32) + e0).chunk(6, 1);
+  // LayerNorm in fp32, rounded to x's dtype (bf16 only entering block 0), modulated in fp32;
+  // x + y·gate in fp32. On CUDA each is one fused kernel with the same op order.
+  const bool fused = x.is_cuda();
+  auto norm_modulate = [&](const at::Tensor& in, const at::Tensor& shift, const at::Tensor& scale) {
+    if (fused) return kernels::layer_norm_modulate(in, shift, scale, eps);
+    return layer_norm_no_affine(in, eps).to(f32) * (1 + scale) + shift;  // [B, L, dim] fp32
+  };
+  auto gated_add = [&](const at::Tensor& base, const at::Tensor& y, const at::Tensor& gate) {
+    if (fused) return kernels::gated_residual(base, y, gate);
+    return base.to(f32) + y.to(f32) * gate;  // [B, L, dim] fp32
+  };
 
-  // LayerNorm in fp32, rounded to x's dtype (bf16 only entering block 0), modulated in fp32.
-  auto h = layer_norm_no_affine(x, eps).to(f32) * (1 + mod[1]) + mod[0];  // [B, L, dim] fp32
-  auto y = self_attn(h, rope, k_lens, options);                          // [B, L, dim] run
-  auto xs = x.to(f32) + y.to(f32) * mod[2];                               // [B, L, dim] fp32
+  auto h = norm_modulate(x, mod[0], mod[1]);      // [B, L, dim] fp32
+  auto y = self_attn(h, rope, k_lens, options);  // [B, L, dim] run
+  auto xs = gated_add(x, y, mod[2]);             // [B, L, dim] fp32
 
   xs = xs + cross_attn(norm3(xs), context, options).to(f32);  // no gate
 
-  h = layer_norm_no_affine(xs, eps).to(f32) * (1 + mod[4]) + mod[3];  // [B, L, dim] fp32
-  y = ffn_out(at::gelu(ffn_in(h, run), "tanh"), run);                 // [B, L, dim] run
-  return xs + y.to(f32) * mod[5];                                     // [B, L, dim] fp32
+  h = norm_modulate(xs, mod[3], mod[4]);               // [B, L, dim] fp32
+  y = ffn_out(at::gelu(ffn_in(h, run), "tanh"), run);  // [B, L, dim] run
+  return gated_add(xs, y, mod[5]);                     // [B, L, dim] fp32
 }
 
 // ---- head ------------------------------------------------------------------------------------

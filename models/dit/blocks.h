@@ -10,6 +10,8 @@
 #pragma once
 
 #include <ATen/ATen.h>
+
+#include <array>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -27,12 +29,20 @@ struct ForwardOptions {
   kernels::AttentionOptions attention;
 };
 
+// What self-attention needs for RoPE: the per-token multipliers of the ATen path and, for the
+// fused CUDA path (kernels/qk_norm_rope), the frequency table and the grid.
+struct RopeInputs {
+  at::Tensor multipliers;  // [L, 1, hd/2] complex128 on the run's device
+  at::Tensor freqs;        // [max_len, hd/2] complex128 on the run's device (CUDA runs only)
+  std::array<int64_t, 3> grid{};
+};
+
 class SelfAttentionImpl : public torch::nn::Module {
  public:
   SelfAttentionImpl(const DitConfig& config, const at::TensorOptions& options);
-  // x [B, L, dim] fp32 (modulated), rope [L, 1, hd/2] complex128, k_lens [B] or undefined
-  // -> [B, L, dim] in the compute dtype.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& rope, const at::Tensor& k_lens,
+  // x [B, L, dim] fp32 (modulated), k_lens [B] or undefined -> [B, L, dim] in the compute dtype.
+  // On CUDA, q/k RMSNorm + RoPE run as one fused kernel (same op order as the ATen path).
+  at::Tensor forward(const at::Tensor& x, const RopeInputs& rope, const at::Tensor& k_lens,
                      const ForwardOptions& options);
 
   int64_t num_heads;
@@ -63,8 +73,10 @@ class WanBlockImpl : public torch::nn::Module {
  public:
   WanBlockImpl(const DitConfig& config, const at::TensorOptions& options);
   // x [B, L, dim] (compute dtype entering block 0, fp32 after), e0 [B, 6, dim] fp32,
-  // rope [L, 1, hd/2] complex128, k_lens [B], context [B, Lc, dim] -> fp32 [B, L, dim].
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& e0, const at::Tensor& rope, const at::Tensor& k_lens,
+  // rope (see RopeInputs), k_lens [B], context [B, Lc, dim] -> fp32 [B, L, dim]. On CUDA the
+  // LayerNorm + modulation and gated residual steps run as fused kernels (kernels/modulation),
+  // which keep the official op order.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& e0, const RopeInputs& rope, const at::Tensor& k_lens,
                      const at::Tensor& context, const ForwardOptions& options);
 
   double eps;

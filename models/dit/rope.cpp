@@ -1,6 +1,8 @@
 // Timestep sinusoid and 3D RoPE of the Wan DiT in float64 (see rope.h).
 #include "models/dit/rope.h"
 
+#include "kernels/qk_norm_rope/qk_norm_rope.h"
+
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
@@ -83,9 +85,19 @@ at::Tensor RopeCache::get(std::array<int64_t, 3> grid, const at::Device& device)
   return table;
 }
 
+at::Tensor RopeCache::freqs(const at::Device& device) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = freqs_.find(device.str());
+  if (it != freqs_.end()) return it->second;
+  auto table = kernels::rope_freqs_table(head_dim_, max_len_, 10000.0, device);
+  freqs_.emplace(device.str(), table);
+  return table;
+}
+
 void RopeCache::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   tables_.clear();
+  freqs_.clear();
 }
 
 }  // namespace gallop::models::dit

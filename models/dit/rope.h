@@ -36,6 +36,8 @@ class RopeCache {
   RopeCache(int64_t head_dim, int64_t max_len) : head_dim_(head_dim), max_len_(max_len) {}
   // [f·h·w, 1, head_dim/2] complex128 on `device`.
   at::Tensor get(std::array<int64_t, 3> grid, const at::Device& device);
+  // The frequency table of the fused CUDA path: [max_len, head_dim/2] complex128 on `device`.
+  at::Tensor freqs(const at::Device& device);
   void clear();
 
  private:
@@ -44,6 +46,7 @@ class RopeCache {
   int64_t max_len_;
   std::mutex mutex_;
   std::map<std::tuple<int64_t, int64_t, int64_t, std::string>, at::Tensor> tables_;
+  std::map<std::string, at::Tensor> freqs_;
 };
 
 }  // namespace gallop::models::dit

@@ -166,7 +166,13 @@ at::Tensor WanModelImpl::forward(const at::Tensor& x, const at::Tensor& t, const
     ctx = at::cat({image, ctx.to(f32)}, 1);               // [B, N + text_len, dim] fp32
   }
 
-  auto rope = rope_cache_->get(grid, device);                                   // [L, 1, hd/2] complex128
+  RopeInputs rope;  // the fused CUDA path reads the frequency table, the ATen path the multipliers
+  rope.grid = grid;
+  if (device.is_cuda()) {
+    rope.freqs = rope_cache_->freqs(device);  // [max_len, hd/2] complex128
+  } else {
+    rope.multipliers = rope_cache_->get(grid, device);  // [L, 1, hd/2] complex128
+  }
   auto k_lens = at::full({B}, L, at::TensorOptions().dtype(at::kInt));          // every token is real
   auto h = tokens;
   for (auto& block : blocks_) h = block(h, e0, rope, k_lens, ctx, options);    // [B, L, dim] fp32
