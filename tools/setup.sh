@@ -53,6 +53,14 @@ if [ "${GALLOP_SKIP_INSTALL:-0}" != 1 ]; then
     log "installing torch==$TORCH_VERSION from PyPI into .venv (LibTorch for the C++ build; a few GB)"
     .venv/bin/pip install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
   fi
+  if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+    # The SASS check of the Hopper kernels (tests/kernels/sass_schedule_test.py) disassembles
+    # what nvcc built; the toolkit's own cuobjdump/nvdisasm are not always installed.
+    if ! .venv/bin/python -c "import importlib.metadata as m; m.version('nvidia-cuda-cuobjdump'); m.version('nvidia-cuda-nvdisasm')" 2>/dev/null; then
+      log "installing cuobjdump and nvdisasm (PyPI wheels) into .venv"
+      .venv/bin/pip install -q --disable-pip-version-check "nvidia-cuda-cuobjdump>=13,<14" "nvidia-cuda-nvdisasm>=13,<14"
+    fi
+  fi
   if [ "$dev" = 1 ]; then
     log "installing the Python reference packages"
     .venv/bin/pip install -q --disable-pip-version-check $REFERENCE_PACKAGES

@@ -48,6 +48,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90: return "gallop-sm90";
     case attn::GallopKernel::kSm90Overlap: return "gallop-sm90-overlap";
     case attn::GallopKernel::kSm90Serial: return "gallop-sm90-serial";
+    case attn::GallopKernel::kSm90Pingpong: return "gallop-sm90-pingpong";
   }
   return "?";
 }

@@ -41,25 +41,46 @@ struct Sm80Launch {
 
 #if defined(GALLOP_ATTENTION_SM90)
 struct Sm90Runnable {
-  bool overlap;
+  Sm90Schedule schedule;
   template <typename T, int D>
-  bool run() const { return overlap ? flash_fwd_sm90_runnable<T, D, true>() : flash_fwd_sm90_runnable<T, D, false>(); }
+  bool run() const {
+    switch (schedule) {
+      case Sm90Schedule::kSerial: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kSerial>();
+      case Sm90Schedule::kOverlap: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kOverlap>();
+      case Sm90Schedule::kPingpong: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kPingpong>();
+    }
+    return false;
+  }
 };
 struct Sm90Launch {
   const AttentionParams& p;
   cudaStream_t stream;
-  bool overlap;
+  Sm90Schedule schedule;
   template <typename T, int D>
   cudaError_t run() const {
-    return overlap ? launch_flash_fwd_sm90<T, D, true>(p, stream) : launch_flash_fwd_sm90<T, D, false>(p, stream);
+    switch (schedule) {
+      case Sm90Schedule::kSerial: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kSerial>(p, stream);
+      case Sm90Schedule::kOverlap: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kOverlap>(p, stream);
+      case Sm90Schedule::kPingpong: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kPingpong>(p, stream);
+    }
+    return cudaErrorNotSupported;
   }
 };
 #endif
 
 // Evaluated at compile time (the tile table is host data; only constant evaluation may read it here).
-constexpr bool kSm90Overlap64 = sm90_tile(64).overlap;
-constexpr bool kSm90Overlap128 = sm90_tile(128).overlap;
-bool sm90_overlap(int head_dim) { return head_dim == 64 ? kSm90Overlap64 : kSm90Overlap128; }
+constexpr Sm90Schedule kSm90Schedule64 = sm90_tile(64).schedule;
+constexpr Sm90Schedule kSm90Schedule128 = sm90_tile(128).schedule;
+
+// The Hopper variant a kernel name stands for (kSm90: the one the tile table picks).
+Sm90Schedule sm90_schedule(GallopKernel kernel, int head_dim) {
+  switch (kernel) {
+    case GallopKernel::kSm90Serial: return Sm90Schedule::kSerial;
+    case GallopKernel::kSm90Overlap: return Sm90Schedule::kOverlap;
+    case GallopKernel::kSm90Pingpong: return Sm90Schedule::kPingpong;
+    default: return head_dim == 64 ? kSm90Schedule64 : kSm90Schedule128;
+  }
+}
 
 }  // namespace
 
@@ -80,49 +101,34 @@ bool gallop_kernel_compiled(GallopKernel kernel) {
 
 bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim) {
   if (!gallop_kernel_compiled(kernel)) return false;
-  if (kernel == GallopKernel::kSm90) kernel = sm90_overlap(head_dim) ? GallopKernel::kSm90Overlap : GallopKernel::kSm90Serial;
-  switch (kernel) {
-    case GallopKernel::kSm80:
+  if (kernel == GallopKernel::kSm80) {
 #if defined(GALLOP_ATTENTION_SM80)
-      return switch_dtype_head_dim(dtype, head_dim, false, Sm80Runnable{});
+    return switch_dtype_head_dim(dtype, head_dim, false, Sm80Runnable{});
 #else
-      return false;
+    return false;
 #endif
-    case GallopKernel::kSm90Overlap:
-    case GallopKernel::kSm90Serial: {
-#if defined(GALLOP_ATTENTION_SM90)
-      return switch_dtype_head_dim(dtype, head_dim, false, Sm90Runnable{kernel == GallopKernel::kSm90Overlap});
-#else
-      return false;
-#endif
-    }
-    case GallopKernel::kSm90: break;
   }
+#if defined(GALLOP_ATTENTION_SM90)
+  return switch_dtype_head_dim(dtype, head_dim, false, Sm90Runnable{sm90_schedule(kernel, head_dim)});
+#else
   return false;
+#endif
 }
 
 cudaError_t launch_gallop_kernel(GallopKernel kernel, const AttentionParams& p, cudaStream_t stream) {
-  if (kernel == GallopKernel::kSm90)
-    kernel = sm90_overlap(p.head_dim) ? GallopKernel::kSm90Overlap : GallopKernel::kSm90Serial;
-  switch (kernel) {
-    case GallopKernel::kSm80:
+  if (kernel == GallopKernel::kSm80) {
 #if defined(GALLOP_ATTENTION_SM80)
-      return switch_dtype_head_dim(p.dtype, p.head_dim, cudaErrorNotSupported, Sm80Launch{p, stream});
+    return switch_dtype_head_dim(p.dtype, p.head_dim, cudaErrorNotSupported, Sm80Launch{p, stream});
 #else
-      return cudaErrorNotSupported;
+    return cudaErrorNotSupported;
 #endif
-    case GallopKernel::kSm90Overlap:
-    case GallopKernel::kSm90Serial: {
-#if defined(GALLOP_ATTENTION_SM90)
-      return switch_dtype_head_dim(p.dtype, p.head_dim, cudaErrorNotSupported,
-                                   Sm90Launch{p, stream, kernel == GallopKernel::kSm90Overlap});
-#else
-      return cudaErrorNotSupported;
-#endif
-    }
-    case GallopKernel::kSm90: break;
   }
+#if defined(GALLOP_ATTENTION_SM90)
+  return switch_dtype_head_dim(p.dtype, p.head_dim, cudaErrorNotSupported,
+                               Sm90Launch{p, stream, sm90_schedule(kernel, p.head_dim)});
+#else
   return cudaErrorNotSupported;
+#endif
 }
 
 }  // namespace gallop::kernels::attn

@@ -17,7 +17,13 @@ enum class GallopKernel : int32_t {
   kSm90,         // Hopper wgmma/TMA kernel, the variant tile_config.h chooses
   kSm90Overlap,  // Hopper, softmax overlapped with P·V (intra-warpgroup overlap)
   kSm90Serial,   // Hopper, S -> softmax -> P·V in order
+  kSm90Pingpong, // Hopper, overlap + the two warpgroups take turns on the tensor cores
 };
+
+// Every value above, for code that lists, tests or benchmarks them all.
+inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, GallopKernel::kSm90,
+                                                     GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial,
+                                                     GallopKernel::kSm90Pingpong};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

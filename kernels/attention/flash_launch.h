@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/attention/attention_params.h"
+#include "kernels/attention/tile_config.h"
 
 namespace gallop::kernels::attn {
 
@@ -15,9 +16,9 @@ cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream)
 template <typename T, int kHeadDim>
 bool flash_fwd_sm80_runnable();
 
-template <typename T, int kHeadDim, bool kOverlap>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream);
-template <typename T, int kHeadDim, bool kOverlap>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule>
 bool flash_fwd_sm90_runnable();
 
 }  // namespace gallop::kernels::attn

@@ -9,21 +9,28 @@
 //     ([D, L, H, B] tensor maps, 64-column boxes, 128-byte swizzle); each completes on a "full"
 //     mbarrier with its byte count. The first kStages blocks are issued up front; after that,
 //     once all 8 warps have arrived on a stage's "empty" mbarrier, thread 0 refills it with
-//     block j + kStages (it does so at the end of its own iteration, when the other warpgroup
-//     has normally released the stage too).
+//     block j + kStages (serial: at the end of its own iteration j, when the other warpgroup has
+//     normally released the stage too; overlap/pingpong: one iteration later, see the loop).
 //   Math, per warpgroup: S = Q·K(j)ᵀ is an SS
 //     wgmma (m64 x block_n x k16 steps over D); the softmax runs on the accumulators in registers;
 //     P (converted to 16-bit in registers, in the wgmma A-operand layout) times V(j) is an RS
 //     wgmma with V read N-major. One lane per warp arrives on "empty" when K or V is consumed.
-//   With kOverlap, the consumer issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax
-//     of block j while the second product is still on the tensor cores (FA3's intra-warpgroup
-//     overlap); O is rescaled once that product has landed.
+//   Schedules (tile_config.h): serial waits for each product before the next step. overlap
+//     issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax of block j while the second
+//     product is still on the tensor cores (FA3's intra-warpgroup overlap); O is rescaled once that
+//     product has landed. pingpong adds turns between the warpgroups: before issuing its products
+//     a warpgroup waits on its own turn mbarrier, afterwards it arrives on the other's, so the
+//     warpgroups alternate on the tensor cores and each one's softmax runs during the other's
+//     products. Turns per warpgroup: n_blocks + 1 issue segments (S(0); S(j) + P(j-1)·V(j-1) for
+//     j = 1..n-1; P(n-1)·V(n-1)); warpgroup 1 arrives first, once, to let warpgroup 0 start, and
+//     skips its arrival after its last segment, so that every arrival meets exactly one wait.
 // Keys past kv_end inside the last block are masked to -inf; rows and keys past the tensor's end
 // are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
 // stores; the output is small next to the O(L²) work).
 //
 // Every wait on an mbarrier traps after ~10 s (ptx_sm90.cuh), so a pipeline bug fails the
-// launch instead of hanging. Tiles: tile_config.h. Build: ARCHS 90a only.
+// launch instead of hanging (the ping-pong turns are mbarriers for that reason). Tiles:
+// tile_config.h. Build: ARCHS 90a only.
 #pragma once
 
 #include <cuda.h>
@@ -61,6 +68,9 @@ constexpr int kThreads = 256;
 constexpr int kConsumerWarps = 8;  // arrivals on each "empty" barrier
 constexpr int kSwizzleRowBytes = 128;   // one 128-byte-swizzled row = 64 16-bit elements
 constexpr int kSwizzleAtomBytes = 1024; // 8 rows
+// Ping-pong turns are mbarriers (not named barriers) so that their waits share the deadlock trap:
+// turn[w] is warpgroup w's "your turn"; one lane per warp of the other warpgroup arrives on it.
+constexpr int kTurnArrivals = kConsumerWarps / 2;
 
 template <int kHeadDim, int kBlockM, int kBlockN, int kStages>
 struct SmemLayout {
@@ -70,8 +80,8 @@ struct SmemLayout {
   static constexpr int kK = kQ + kQBytes;
   static constexpr int kV = kK + kStages * kKVBytes;
   static constexpr int kBarriers = kV + kStages * kKVBytes;
-  // full_q, full_k[S], full_v[S], empty_k[S], empty_v[S]
-  static constexpr int kTotal = kBarriers + (1 + 4 * kStages) * 8;
+  // full_q, full_k[S], full_v[S], empty_k[S], empty_v[S], turn[2]
+  static constexpr int kTotal = kBarriers + (1 + 4 * kStages + 2) * 8;
   static_assert(kQBytes % kSwizzleAtomBytes == 0 && kKVBytes % kSwizzleAtomBytes == 0, "tiles must keep 1 KB alignment");
 };
 
@@ -88,6 +98,26 @@ __device__ __forceinline__ void fence_array(uint32_t (&r)[N][4]) {
   for (int i = 0; i < N; ++i)
 #pragma unroll
     for (int e = 0; e < 4; ++e) ptx90::fence_operand(r[i][e]);
+}
+
+// Holds the wait for P(j-1)·V(j-1) behind the softmax of block j, as the overlap schedule needs.
+// ptxas treats the A registers of an RS wgmma as dead once it is issued and moves
+// wgmma.wait_group freely within a basic block; in the SASS of the overlap variant (CUDA 13.0,
+// checked with cuobjdump) the wait for P·V landed above the softmax, either because the softmax's
+// row sums were given P's registers or, with those kept, by the scheduler's choice, undoing the
+// overlap. A branch on a value the softmax produces (a row sum, never negative) ends the basic
+// block after the softmax, and reading P's fragments inside it keeps their registers allocated
+// until then. The branch is never taken.
+template <int N>
+__device__ __forceinline__ void keep_live(const uint32_t (&r)[N][4], bool never, void* sink) {
+  if (never) {
+    uint32_t x = 0;
+#pragma unroll
+    for (int i = 0; i < N; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) x ^= r[i][e];
+    *static_cast<volatile uint32_t*>(sink) = x;
+  }
 }
 
 // One consumer warpgroup's view of the running softmax for its two rows per thread.
@@ -117,7 +147,7 @@ __device__ __forceinline__ void softmax_block(float (&s)[kBlockN / 2], SoftmaxSt
 #pragma unroll
     for (int i = 0; i < kBlockN / 8; ++i) mx = fmaxf(mx, fmaxf(s[4 * i + 2 * r], s[4 * i + 2 * r + 1]));
     mx = ptx::quad_max(mx);  // finite: every block holds at least one valid key
-    correction[r] = exp2f((st.row_max[r] - mx) * scale_log2);
+    correction[r] = ptx90::exp2_ftz((st.row_max[r] - mx) * scale_log2);
     st.row_max[r] = mx;
     const float max_scaled = mx * scale_log2;
     float sum = 0.f;
@@ -125,7 +155,7 @@ __device__ __forceinline__ void softmax_block(float (&s)[kBlockN / 2], SoftmaxSt
     for (int i = 0; i < kBlockN / 8; ++i) {
 #pragma unroll
       for (int e = 2 * r; e < 2 * r + 2; ++e) {
-        const float pe = exp2f(fmaf(s[4 * i + e], scale_log2, -max_scaled));
+        const float pe = ptx90::exp2_ftz(fmaf(s[4 * i + e], scale_log2, -max_scaled));
         s[4 * i + e] = pe;
         sum += pe;
       }
@@ -159,9 +189,11 @@ __device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float 
 
 #endif  // GALLOP_SM90A_DEVICE
 
-template <typename T, int kHeadDim, bool kOverlap>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule>
 __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
+  constexpr bool kOverlap = kSchedule != Sm90Schedule::kSerial;
+  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kBlockM = kTile.block_m;
   constexpr int kBlockN = kTile.block_n;
@@ -185,6 +217,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
   auto full_v = [&](int s) { return bars + 8 * (1 + kStages + s); };
   auto empty_k = [&](int s) { return bars + 8 * (1 + 2 * kStages + s); };
   auto empty_v = [&](int s) { return bars + 8 * (1 + 3 * kStages + s); };
+  auto turn = [&](int w) { return bars + 8 * (1 + 4 * kStages + w); };
 
   const int m_block = blockIdx.x;
   const int head = blockIdx.y;
@@ -246,6 +279,8 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       ptx90::mbarrier_init(empty_k(s), kConsumerWarps);
       ptx90::mbarrier_init(empty_v(s), kConsumerWarps);
     }
+    ptx90::mbarrier_init(turn(0), kTurnArrivals);
+    ptx90::mbarrier_init(turn(1), kTurnArrivals);
     ptx90::mbarrier_init_fence();
     ptx90::mbarrier_arrive_expect_tx(full_q, Layout::kQBytes);
 #pragma unroll
@@ -308,6 +343,26 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
     ptx90::wgmma_commit();
   };
 
+  // Ping-pong turns (no-ops for the other schedules). A warpgroup's k-th turn is phase k of its
+  // turn barrier; the other warpgroup can be at most one arrival ahead (its next arrival needs
+  // this warpgroup's next pass), so the parity wait is unambiguous.
+  uint32_t turn_phase = 0;
+  auto take_turn = [&] {
+    if constexpr (kPingpong) {
+      ptx90::mbarrier_wait(turn(consumer), turn_phase);
+      turn_phase ^= 1;
+      __syncwarp();
+    }
+  };
+  auto pass_turn = [&](bool last_segment) {
+    if constexpr (kPingpong) {
+      if (!(last_segment && consumer == 1)) release(turn(1 - consumer));
+    }
+  };
+  if constexpr (kPingpong) {
+    if (consumer == 1 && n_blocks > 0) release(turn(0));  // warpgroup 0 goes first
+  }
+
   ptx90::mbarrier_wait(full_q, 0);
 
   if constexpr (!kOverlap) {
@@ -335,9 +390,18 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       refill_v(j);
     }
   } else if (n_blocks > 0) {
-    // Block 0: S, softmax, P.
+    // Refills lag one block behind the serial schedule's: in iteration j the loader refills the
+    // stages of K(j-1) and V(j-2), which both warpgroups released during iteration j-1, right after
+    // issuing its own products, so it (and with it warp 0 of warpgroup 0) does not wait for the
+    // other warpgroup's products of block j; the loads still have a whole iteration to land
+    // before K(j+1) and V(j) are read. (A protocol model of this loop with random interleavings
+    // of the two warpgroups, the loader and TMA finds no deadlock for 2 and 3 stages, 0 to 8
+    // blocks, with and without ping-pong; with refill_k(0) missing it deadlocks as the H100 did.)
     ptx90::mbarrier_wait(full_k(0), 0);
+    __syncwarp();
+    take_turn();
     issue_s(0);
+    pass_turn(false);
     ptx90::wgmma_wait<0>();
     fence_array(s);
     release(empty_k(0));
@@ -351,14 +415,20 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       const int prev = (j - 1) % kStages;
       const uint32_t prev_phase = ((j - 1) / kStages) & 1;
       ptx90::mbarrier_wait(full_k(stage), phase);
-      issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
       ptx90::mbarrier_wait(full_v(prev), prev_phase);
+      __syncwarp();
+      take_turn();
+      issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
       issue_pv(prev);                                   // O += P(j-1)·V(j-1), still in flight below
+      pass_turn(false);
+      refill_k(j - 1);
+      if (j >= 2) refill_v(j - 2);
       ptx90::wgmma_wait<1>();                           // S(j) has landed
       fence_array(s);
       release(empty_k(stage));
       softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
                              correction, block_sum);
+      keep_live(pf, block_sum[0] < 0.f, p.o);           // see keep_live
       ptx90::wgmma_wait<0>();                           // P(j-1)·V(j-1) has landed
       fence_array(o);
       fence_array(pf);
@@ -367,12 +437,13 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
       st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
       convert_p<T, kBlockN>(s, pf);
-      refill_k(j);
-      refill_v(j - 1);
     }
     const int last = (n_blocks - 1) % kStages;
     ptx90::mbarrier_wait(full_v(last), ((n_blocks - 1) / kStages) & 1);
+    __syncwarp();
+    take_turn();
     issue_pv(last);
+    pass_turn(true);
     ptx90::wgmma_wait<0>();
     fence_array(o);
     release(empty_v(last));

@@ -54,7 +54,7 @@ inline bool make_tensor_map(CUtensorMap* map, const void* base, ElementType dtyp
 
 // Returns cudaErrorNotSupported when a TMA descriptor cannot be built (misaligned base or
 // strides: the dispatcher checks those first), else the attribute/launch error.
-template <typename T, int kHeadDim, bool kOverlap>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream) {
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kTile.block_n, kTile.stages>;
@@ -72,7 +72,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
                             p.v_head_stride, p.v_batch_stride, kTile.block_n);
   if (!ok) return cudaErrorNotSupported;
 
-  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kOverlap>;
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
   const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
@@ -81,7 +81,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
 }
 
 // Whether this binary holds sm_90a code of the kernel and the current device is a 9.0 part.
-template <typename T, int kHeadDim, bool kOverlap>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule>
 bool flash_fwd_sm90_runnable() {
   int device = 0, major = 0, minor = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
@@ -92,7 +92,7 @@ bool flash_fwd_sm90_runnable() {
   }
   if (major != 9 || minor != 0) return false;
   cudaFuncAttributes attr;
-  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kOverlap>) != cudaSuccess) {
+  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule>) != cudaSuccess) {
     (void)cudaGetLastError();
     return false;
   }

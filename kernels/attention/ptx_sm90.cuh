@@ -91,6 +91,15 @@ __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
 
+// 2^x on the SFU with denormal results flushed to zero: one MUFU.EX2. exp2f() without fast-math
+// adds a range check and two multiplies around it to produce denormals, which are below bf16/fp16
+// resolution relative to the row maximum (1) that the softmax normalizes by.
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // Keeps the compiler from moving reads or writes of a wgmma operand register across the
 // asynchronous wgmma's issue or wait.
 __device__ __forceinline__ void fence_operand(float& r) { asm volatile("" : "+f"(r)::"memory"); }

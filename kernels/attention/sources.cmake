@@ -32,10 +32,12 @@ template bool flash_fwd_sm80_runnable<${_type}, ${_hd}>();
 #include \"kernels/attention/flash_sm90_launch.cuh\"
 
 namespace gallop::kernels::attn {
-template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, true>(const AttentionParams&, cudaStream_t);
-template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, false>(const AttentionParams&, cudaStream_t);
-template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, true>();
-template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, false>();
+template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kSerial>(const AttentionParams&, cudaStream_t);
+template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kSerial>();
+template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kOverlap>(const AttentionParams&, cudaStream_t);
+template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kOverlap>();
+template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kPingpong>(const AttentionParams&, cudaStream_t);
+template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kPingpong>();
 }  // namespace gallop::kernels::attn
 ")
       list(APPEND _attn_sm90 ${_attn_gen}/flash_sm90_${_dt}_hd${_hd}.cu)

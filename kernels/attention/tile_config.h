@@ -49,12 +49,22 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 // issues the TMA loads of Q (once) and K/V (per stage) and refills a stage once all 8 warps have
 // released it. S = Q·Kᵀ is an SS wgmma (both operands in shared memory, 128-byte swizzle written
 // by TMA); O += P·V takes P from registers (RS wgmma) and V from shared memory read N-major.
+//
+// Schedules of the key loop (each a compiled variant, selectable by name for tests and benchmarks):
+//   serial    S(j) -> softmax(j) -> P(j)·V(j), each product waited for before the next step.
+//   overlap   S(j) and P(j-1)·V(j-1) issued back to back; the softmax of block j runs while the
+//             second product is on the tensor cores (FlashAttention-3's intra-warpgroup overlap).
+//   pingpong  overlap, plus the two warpgroups take turns issuing their products (two "turn"
+//             mbarriers), so that one warpgroup's softmax runs while the other's products use the
+//             tensor cores (FlashAttention-3's inter-warpgroup "ping-pong" schedule).
+enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2 };
+
 struct Sm90Tile {
   int head_dim;
   int block_m;   // query rows per CTA (64 per consumer warpgroup)
   int block_n;   // keys per stage
   int stages;    // K/V pipeline depth
-  bool overlap;  // issue S(j+1) = Q·K(j+1)ᵀ before P(j)·V(j) so softmax overlaps the tensor cores
+  Sm90Schedule schedule;  // the variant `gallop-sm90` runs
   // Shared memory: sm90::SmemLayout in flash_sm90.cuh (Q + stages x (K + V) + barriers + 1 KB of
   // alignment slack).
 };
@@ -65,18 +75,22 @@ struct Sm90Tile {
 // D = 64: 128 x 128, 3 stages: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half as
 // long, so a deeper pipeline hides the same load latency. Still one CTA per SM (161 registers x
 // 256 threads: a second CTA would not get its registers).
-// overlap = false: the overlapped variant hung (mbarrier wait never satisfied) on its first H100
-// run, 2026-11-26, in every shape with more than one key block, while the serial variant passed
-// every correctness sweep. Serial is the Hopper kernel until the overlap schedule is fixed.
+// Schedule = serial: the only Hopper variant measured correct and timed so far (H100,
+// 2026-11-26: 501-538 TFLOP/s at the Wan shapes; its exp2 has since become one ex2.approx.ftz
+// instead of exp2f's four instructions). The overlapped variant hung on that run: its
+// loader never refilled K stage 0 after block 0 (no refill_k(0)), so any loop of more than
+// `stages` key blocks waited forever on K(stages). Fixed since, not yet run on a GPU; overlap and
+// pingpong become the default here only once tools/gpu/check.sh has measured them correct and
+// faster.
 inline constexpr Sm90Tile kSm90Tiles[] = {
-    {64, 128, 128, 3, false},
-    {128, 128, 128, 2, false},
+    {64, 128, 128, 3, Sm90Schedule::kSerial},
+    {128, 128, 128, 2, Sm90Schedule::kSerial},
 };
 
 GALLOP_TILE_FN constexpr Sm90Tile sm90_tile(int head_dim) {
   for (const auto& t : kSm90Tiles)
     if (t.head_dim == head_dim) return t;
-  return {0, 0, 0, 0, false};
+  return {0, 0, 0, 0, Sm90Schedule::kSerial};
 }
 
 }  // namespace gallop::kernels::attn

@@ -1,5 +1,5 @@
-// GPU tests of gallop's attention kernels (sm_80 mma.sync kernel; Hopper wgmma/TMA kernel, both
-// variants) and of the attention dispatcher's library backends.
+// GPU tests of gallop's attention kernels (sm_80 mma.sync kernel; Hopper wgmma/TMA kernel in its
+// serial, overlap and ping-pong schedules) and of the attention dispatcher's library backends.
 //
 // Compares each kernel's output with the fp32 ATen reference (attention_reference on fp32 copies
 // of the inputs). Tolerance rule (FlashAttention's): max|kernel - ref| <= 2 x max|aten_lowp - ref|
@@ -247,12 +247,18 @@ INSTANTIATE_TEST_SUITE_P(
     Kernels, GallopAttention,
     ::testing::Values(KernelCase{GallopKernel::kSm80, at::kBFloat16, 128}, KernelCase{GallopKernel::kSm80, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm80, at::kBFloat16, 64}, KernelCase{GallopKernel::kSm80, at::kHalf, 64},
-                      // The overlapped Hopper variant (kSm90Overlap) deadlocked on its first H100 run
-                      // (2026-11-26) and is not selectable until it is fixed; see tile_config.h.
                       KernelCase{GallopKernel::kSm90Serial, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90Serial, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90Serial, at::kBFloat16, 64},
-                      KernelCase{GallopKernel::kSm90Serial, at::kHalf, 64}),
+                      KernelCase{GallopKernel::kSm90Serial, at::kHalf, 64},
+                      KernelCase{GallopKernel::kSm90Overlap, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90Overlap, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90Overlap, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90Overlap, at::kHalf, 64},
+                      KernelCase{GallopKernel::kSm90Pingpong, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90Pingpong, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90Pingpong, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90Pingpong, at::kHalf, 64}),
     case_name);
 
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----

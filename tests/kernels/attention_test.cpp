@@ -80,8 +80,7 @@ TEST(AttentionDispatch, GallopKernelsNeedCudaTensors) {
   auto q = at::randn({1, 8, 2, 64}).to(at::kBFloat16);
   EXPECT_THROW(attention_gallop(q, q, q, {}, 0.125, attn::GallopKernel::kSm80), std::invalid_argument);
   if (!at::hasCUDA()) {
-    for (auto kernel : {attn::GallopKernel::kSm80, attn::GallopKernel::kSm90, attn::GallopKernel::kSm90Overlap,
-                        attn::GallopKernel::kSm90Serial})
+    for (auto kernel : attn::kAllGallopKernels)
       EXPECT_FALSE(gallop_kernel_available(kernel, at::kBFloat16, 128)) << gallop_kernel_name(kernel);
   }
 }

@@ -120,7 +120,8 @@ fi
 # ---- tests ------------------------------------------------------------------------------------
 if [ -x "$BUILD/tests/kernels_gpu_test" ]; then
   # Several test processes share the GPU; each holds its own CUDA context.
-  run_step tests 120 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j 6 --timeout 120 \
+  # 60 s per test: the whole suite took 24 s on the H100; a deadlocked kernel traps after ~10 s.
+  run_step tests 150 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j 6 --timeout 60 \
     --output-on-failure --no-tests=error --output-junit "$OUT/junit.xml"
 else
   printf 'tests\tskipped\t0\tkernels_gpu_test was not built\n' >> "$STEPS"
@@ -135,13 +136,15 @@ if [ -x "$BENCH" ]; then
       --format=csv -lms 1000 > "$TMP/clocks.csv" 2>&1 &
     sampler_pid=$!
   fi
-  # Three processes: the libraries (+ ceilings and fused kernels) first, then each gallop kernel
-  # family, so that a kernel that kills its CUDA context costs only its own rows.
+  # One process for the libraries (+ ceilings and fused kernels), then one per gallop kernel
+  # (family and schedule), so that a kernel that kills its CUDA context costs only its own rows.
   run_step bench-libraries 100 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --json "$TMP/bench_libraries.json"
   run_step bench-gallop-sm80 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
     --json "$TMP/bench_sm80.json"
-  run_step bench-gallop-sm90 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
-    --attention gallop-sm90-serial --json "$TMP/bench_sm90.json"
+  for schedule in serial overlap pingpong; do
+    run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
+      --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"
+  done
   # The whole DiT at the T2V-1.3B 480p shapes per attention backend, and the VAE decode (random
   # weights), then the tiny model's pipeline end to end on the GPU.
   if [ -x "$BUILD/gallop" ]; then

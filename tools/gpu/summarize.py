@@ -26,7 +26,8 @@ import ptxas_report  # noqa: E402
 
 STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", "pack-deps": "build.log", "configure": "build.log",
              "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log",
-             "bench-gallop-sm80": "bench.log", "bench-gallop-sm90": "bench.log",
+             "bench-gallop-sm80": "bench.log", "bench-gallop-sm90-serial": "bench.log",
+             "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
              "gallop-bench": "bench.log", "gallop-generate": "bench.log"}
 
 

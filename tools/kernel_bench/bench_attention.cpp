@@ -58,13 +58,13 @@ at::Tensor run_backend(const std::string& backend, const at::Tensor& q, const at
                                             scale)
         .transpose(1, 2);
   }
-  for (auto kernel : {GallopKernel::kSm80, GallopKernel::kSm90, GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial})
+  for (auto kernel : kernels::attn::kAllGallopKernels)
     if (backend == kernels::gallop_kernel_name(kernel)) return kernels::attention_gallop(q, k, v, {}, scale, kernel);
   throw std::invalid_argument("unknown attention backend '" + backend + "'");
 }
 
 bool backend_available(const std::string& backend, std::string* why) {
-  for (auto kernel : {GallopKernel::kSm80, GallopKernel::kSm90, GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial})
+  for (auto kernel : kernels::attn::kAllGallopKernels)
     if (backend == kernels::gallop_kernel_name(kernel)) {
       if (kernels::gallop_kernel_available(kernel, at::kBFloat16, 128)) return true;
       *why = "not compiled for this device";

@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""Checks the compiled Hopper attention kernels' SASS for the schedule their source asks for.
+
+Usage: sass_schedule_test.py OBJECT...   (the object files of gallop_kernels; others are ignored)
+
+ptxas may move a wgmma wait anywhere earlier in its basic block, and it did: in the overlap
+schedule the wait for P(j-1)·V(j-1) landed above the softmax of block j, which made the
+"overlapped" kernel serial again without any change in its results (flash_sm90.cuh, keep_live).
+No GPU test can see that, so this test reads the machine code instead. For every sm_90a kernel of
+flash_sm90_*.cu.o:
+  - no local-memory traffic (LDL/STL: register spills);
+  - overlap and pingpong schedules: somewhere in the code the S product and the P·V product are
+    issued back to back (an HGMMA group reading shared memory for both operands, then one taking
+    A from registers, with no wgmma wait between them), and between the wait that leaves one group
+    in flight (WARPGROUP.DEPBAR.LE gsb0, 0x1) and the next full wait (0x0) there are at least
+    block_n / 2 MUFU.EX2, i.e. the whole softmax of one block (each thread holds block_n / 2
+    scores);
+  - serial schedule: no wait that leaves a group in flight (its products never overlap).
+
+Needs cuobjdump and nvdisasm (CUDA toolkit, or the PyPI wheels nvidia-cuda-cuobjdump and
+nvidia-cuda-nvdisasm that tools/setup.sh installs into .venv). Exit status: 0 all checks pass,
+1 a check failed, 77 skipped (no sm_90a objects in this build, or no disassembler), 2 usage.
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+SKIP = 77
+BLOCK_N = 128  # kernels/attention/tile_config.h: every Hopper tile uses 128-key blocks
+SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong"}
+
+
+def find_tool(name):
+    """cuobjdump / nvdisasm: $GALLOP_<NAME>, PATH, the CUDA toolkit, then pip's nvidia wheels."""
+    env = os.environ.get("GALLOP_" + name.upper())
+    if env and os.access(env, os.X_OK):
+        return env
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = [os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", name)]
+    for base in sys.path + [os.path.join(sys.prefix, "lib")]:
+        candidates += glob.glob(os.path.join(base, "nvidia", "cu*", "bin", name))
+        candidates += glob.glob(os.path.join(base, "python3*", "site-packages", "nvidia", "cu*", "bin", name))
+    for c in candidates:
+        if os.path.isfile(c):
+            if not os.access(c, os.X_OK):
+                try:
+                    os.chmod(c, os.stat(c).st_mode | 0o111)  # wheels do not always keep the x bit
+                except OSError:
+                    continue
+            return c
+    return None
+
+
+def functions(sass):
+    """{mangled name: [instruction text]} from cuobjdump -sass output."""
+    out = {}
+    for chunk in re.split(r"\n\s*Function : ", sass)[1:]:
+        name = chunk.split("\n", 1)[0].strip()
+        ins = []
+        for line in chunk.split("\n"):
+            m = re.match(r"\s+/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;", line)
+            if m:
+                ins.append(m.group(1))
+        out[name] = ins
+    return out
+
+
+def check_function(name, ins):
+    """Returns a list of failures for one kernel (empty: fine)."""
+    failures = []
+    m = re.search(r"Sm90ScheduleE(\d)", name)
+    schedule = SCHEDULES.get(m.group(1), "?") if m else "?"
+    spills = [i for i in ins if re.match(r"(@!?U?P\w+\s+)?(LDL|STL)\b", i)]
+    if spills:
+        failures.append(f"{len(spills)} local-memory instructions (register spills), e.g. {spills[0]}")
+    partial = [k for k, i in enumerate(ins) if "WARPGROUP.DEPBAR.LE gsb0, 0x1" in i]
+    if schedule == "serial":
+        if partial:
+            failures.append("the serial schedule leaves a wgmma group in flight")
+        return schedule, failures
+    # S (both operands from shared memory: "gdesc[..], gdesc[..]" is how SS shows; RS has an A register)
+    # followed by P·V (".tnspB" with a register A operand) without a wait between.
+    back_to_back = False
+    last_ss = None
+    for k, i in enumerate(ins):
+        if "DEPBAR" in i:
+            last_ss = None
+        elif i.startswith("HGMMA") and "tnspB" not in i:
+            last_ss = k
+        elif i.startswith("HGMMA") and "tnspB" in i and last_ss is not None:
+            back_to_back = True
+            break
+    if not back_to_back:
+        failures.append("S and P·V are never issued back to back (no HGMMA.tnspB after an S HGMMA without a wait)")
+    best = 0
+    for k in partial:
+        ex2 = 0
+        for i in ins[k + 1 :]:
+            if "WARPGROUP.DEPBAR.LE gsb0, 0x0" in i:
+                break
+            ex2 += "MUFU.EX2" in i
+        best = max(best, ex2)
+    if best < BLOCK_N // 2:
+        failures.append(
+            f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {BLOCK_N // 2}: "
+            "the softmax no longer overlaps P·V)"
+        )
+    return schedule, failures
+
+
+def main(argv):
+    args = [part for a in argv for part in a.split(";")]  # a CMake list may arrive as one argument
+    objects = sorted({a for a in args if re.search(r"flash_sm90_\w+\.cu\.o(bj)?$", a)})
+    if not objects:
+        print("SKIPPED: this build has no sm_90a attention objects (GALLOP_CUDA off or 90a not in the archs)")
+        return SKIP
+    cuobjdump, nvdisasm = find_tool("cuobjdump"), find_tool("nvdisasm")
+    if not cuobjdump or not nvdisasm:
+        print("SKIPPED: cuobjdump/nvdisasm not found (install the CUDA toolkit's, or pip install "
+              "nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
+        return SKIP
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(nvdisasm) + os.pathsep + env.get("PATH", "")
+    failed = 0
+    checked = 0
+    for obj in objects:
+        res = subprocess.run([cuobjdump, "-sass", obj], capture_output=True, text=True, env=env)
+        if res.returncode != 0:
+            print(f"FAIL {os.path.basename(obj)}: cuobjdump: {res.stderr.strip()}")
+            failed += 1
+            continue
+        funcs = {n: i for n, i in functions(res.stdout).items() if "flash_fwd_sm90_kernel" in n}
+        if not funcs:
+            print(f"FAIL {os.path.basename(obj)}: no flash_fwd_sm90_kernel in the SASS")
+            failed += 1
+            continue
+        for name, ins in sorted(funcs.items()):
+            schedule, failures = check_function(name, ins)
+            label = f"{os.path.basename(obj)} {schedule} ({len(ins)} instructions)"
+            checked += 1
+            if failures:
+                failed += 1
+                for f in failures:
+                    print(f"FAIL {label}: {f}")
+            else:
+                print(f"ok   {label}")
+    print(f"{checked} kernels checked, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1:]))
