@@ -49,6 +49,8 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90Overlap: return "gallop-sm90-overlap";
     case attn::GallopKernel::kSm90Serial: return "gallop-sm90-serial";
     case attn::GallopKernel::kSm90Pingpong: return "gallop-sm90-pingpong";
+    case attn::GallopKernel::kSm90Ws: return "gallop-sm90-ws";
+    case attn::GallopKernel::kSm90WsPingpong: return "gallop-sm90-ws-pingpong";
   }
   return "?";
 }

@@ -48,6 +48,8 @@ struct Sm90Runnable {
       case Sm90Schedule::kSerial: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kSerial>();
       case Sm90Schedule::kOverlap: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kOverlap>();
       case Sm90Schedule::kPingpong: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kPingpong>();
+      case Sm90Schedule::kWs: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kWs>();
+      case Sm90Schedule::kWsPingpong: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kWsPingpong>();
     }
     return false;
   }
@@ -62,6 +64,8 @@ struct Sm90Launch {
       case Sm90Schedule::kSerial: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kSerial>(p, stream);
       case Sm90Schedule::kOverlap: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kOverlap>(p, stream);
       case Sm90Schedule::kPingpong: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kPingpong>(p, stream);
+      case Sm90Schedule::kWs: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kWs>(p, stream);
+      case Sm90Schedule::kWsPingpong: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kWsPingpong>(p, stream);
     }
     return cudaErrorNotSupported;
   }
@@ -78,6 +82,8 @@ Sm90Schedule sm90_schedule(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90Serial: return Sm90Schedule::kSerial;
     case GallopKernel::kSm90Overlap: return Sm90Schedule::kOverlap;
     case GallopKernel::kSm90Pingpong: return Sm90Schedule::kPingpong;
+    case GallopKernel::kSm90Ws: return Sm90Schedule::kWs;
+    case GallopKernel::kSm90WsPingpong: return Sm90Schedule::kWsPingpong;
     default: return head_dim == 64 ? kSm90Schedule64 : kSm90Schedule128;
   }
 }

@@ -18,12 +18,15 @@ enum class GallopKernel : int32_t {
   kSm90Overlap,  // Hopper, softmax overlapped with P·V (intra-warpgroup overlap)
   kSm90Serial,   // Hopper, S -> softmax -> P·V in order
   kSm90Pingpong, // Hopper, overlap + the two warpgroups take turns on the tensor cores
+  kSm90Ws,       // Hopper, overlap with a producer warpgroup (warp specialization, setmaxnreg)
+  kSm90WsPingpong,  // Hopper, ping-pong with a producer warpgroup
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
 inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, GallopKernel::kSm90,
                                                      GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial,
-                                                     GallopKernel::kSm90Pingpong};
+                                                     GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
+                                                     GallopKernel::kSm90WsPingpong};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

@@ -28,8 +28,9 @@
 // are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
 // stores; the output is small next to the O(L²) work).
 //
-// Every wait on an mbarrier traps after ~10 s (ptx_sm90.cuh), so a pipeline bug fails the
-// launch instead of hanging (the ping-pong turns are mbarriers for that reason). Tiles:
+// Every wait on an mbarrier aborts the kernel after ~10 s (ptx_sm90.cuh, DeadlockAbort: a trap, or
+// for the warp-specialized variants an illegal-address error), so a pipeline bug fails the launch
+// instead of hanging (the ping-pong turns are mbarriers for that reason). Tiles:
 // tile_config.h. Build: ARCHS 90a only.
 #pragma once
 
@@ -58,17 +59,19 @@ struct Sm90Params {
 
 namespace sm90 {
 
-// Two warpgroups and no separate producer: thread 0 issues the TMA loads between its own work.
-// Why not FA3's producer warpgroup + setmaxnreg: ptxas (CUDA 13.0) compiles the whole kernel for
-// one register budget, counting the block in whole warpgroups, so 3 warpgroups (or 2 plus one
-// producer warp) cap every thread at 168 registers; the consumer code needs ~200 with the softmax
-// overlap, spills, and ptxas serializes the wgmmas (warning C7512). 256 threads under
-// __launch_bounds__(256, 1) may use up to 255.
-constexpr int kThreads = 256;
+// serial/overlap/pingpong: two warpgroups and no separate producer; thread 0 issues the TMA loads
+// between its own math. 256 threads under __launch_bounds__(256, 1) may use up to 255 registers.
+// ws/ws-pingpong: a producer warpgroup in front (thread 0 issues every load), 384 threads launched
+// at 168 registers each; the producer drops to 24 and the math warpgroups rise to 240
+// (128 x 24 + 256 x 240 = 384 x 168). ptxas reports the launch figure (168) for the kernel but
+// allocates the code after setmaxnreg.inc with up to 240.
+GALLOP_TILE_FN constexpr int sm90_threads(Sm90Schedule s) { return sm90_warp_specialized(s) ? 384 : 256; }
+constexpr int kProducerRegs = 24;
+constexpr int kMathRegs = 240;
 constexpr int kConsumerWarps = 8;  // arrivals on each "empty" barrier
 constexpr int kSwizzleRowBytes = 128;   // one 128-byte-swizzled row = 64 16-bit elements
 constexpr int kSwizzleAtomBytes = 1024; // 8 rows
-// Ping-pong turns are mbarriers (not named barriers) so that their waits share the deadlock trap:
+// Ping-pong turns are mbarriers (not named barriers) so that their waits share the deadlock abort:
 // turn[w] is warpgroup w's "your turn"; one lane per warp of the other warpgroup arrives on it.
 constexpr int kTurnArrivals = kConsumerWarps / 2;
 
@@ -190,10 +193,15 @@ __device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float 
 #endif  // GALLOP_SM90A_DEVICE
 
 template <typename T, int kHeadDim, Sm90Schedule kSchedule>
-__global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
+__global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
+    flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
   constexpr bool kOverlap = kSchedule != Sm90Schedule::kSerial;
-  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong;
+  constexpr bool kWs = sm90_warp_specialized(kSchedule);
+  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong;
+  static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
+  // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
+  constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kBlockM = kTile.block_m;
   constexpr int kBlockN = kTile.block_n;
@@ -222,7 +230,9 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
   const int m_block = blockIdx.x;
   const int head = blockIdx.y;
   const int batch = blockIdx.z;
-  const int consumer = threadIdx.x / 128;  // rows [64 * consumer, 64 * consumer + 64) of the tile
+  const int warpgroup = threadIdx.x / 128;
+  // Math warpgroup index: rows [64 * consumer, 64 * consumer + 64) of the tile (-1: the producer).
+  const int consumer = kWs ? warpgroup - 1 : warpgroup;
   const int tid = threadIdx.x % 128;
   const int warp = tid / 32;
   const int lane = tid % 32;
@@ -254,15 +264,15 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
   // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
   // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
   auto refill_k = [&](int j) {
-    if (loader && j + kStages < n_blocks) {
-      ptx90::mbarrier_wait(empty_k(j % kStages), (j / kStages) & 1);
+    if (!kWs && loader && j + kStages < n_blocks) {
+      ptx90::mbarrier_wait<kAbort>(empty_k(j % kStages), (j / kStages) & 1);
       load_k(j + kStages);
     }
     __syncwarp();
   };
   auto refill_v = [&](int j) {
-    if (loader && j + kStages < n_blocks) {
-      ptx90::mbarrier_wait(empty_v(j % kStages), (j / kStages) & 1);
+    if (!kWs && loader && j + kStages < n_blocks) {
+      ptx90::mbarrier_wait<kAbort>(empty_v(j % kStages), (j / kStages) & 1);
       load_v(j + kStages);
     }
     __syncwarp();
@@ -293,6 +303,26 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
     }
   }
   __syncthreads();  // barriers initialized before anyone waits on them
+
+  if constexpr (kWs) {
+    if (warpgroup == 0) {
+      // The producer: block j goes into the stage of block j - kStages once all 8 math warps
+      // have released that block's K (V). Its warps leave when it is done; the loads it issued
+      // complete on the "full" barriers regardless.
+      ptx90::setmaxnreg_dec<kProducerRegs>();
+      if (loader) {
+        for (int j = kStages; j < n_blocks; ++j) {
+          const int r = j - kStages;
+          ptx90::mbarrier_wait<kAbort>(empty_k(r % kStages), (r / kStages) & 1);
+          load_k(j);
+          ptx90::mbarrier_wait<kAbort>(empty_v(r % kStages), (r / kStages) & 1);
+          load_v(j);
+        }
+      }
+      return;
+    }
+    ptx90::setmaxnreg_inc<kMathRegs>();
+  }
 
   // ---- wgmma operand descriptors ----
   auto desc_q = [&](int ks) {
@@ -349,7 +379,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
   uint32_t turn_phase = 0;
   auto take_turn = [&] {
     if constexpr (kPingpong) {
-      ptx90::mbarrier_wait(turn(consumer), turn_phase);
+      ptx90::mbarrier_wait<kAbort>(turn(consumer), turn_phase);
       turn_phase ^= 1;
       __syncwarp();
     }
@@ -363,13 +393,13 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
     if (consumer == 1 && n_blocks > 0) release(turn(0));  // warpgroup 0 goes first
   }
 
-  ptx90::mbarrier_wait(full_q, 0);
+  ptx90::mbarrier_wait<kAbort>(full_q, 0);
 
   if constexpr (!kOverlap) {
     for (int j = 0; j < n_blocks; ++j) {
       const int stage = j % kStages;
       const uint32_t phase = (j / kStages) & 1;
-      ptx90::mbarrier_wait(full_k(stage), phase);
+      ptx90::mbarrier_wait<kAbort>(full_k(stage), phase);
       issue_s(stage);
       ptx90::wgmma_wait<0>();
       fence_array(s);
@@ -380,7 +410,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
       st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
       convert_p<T, kBlockN>(s, pf);
-      ptx90::mbarrier_wait(full_v(stage), phase);
+      ptx90::mbarrier_wait<kAbort>(full_v(stage), phase);
       issue_pv(stage);
       ptx90::wgmma_wait<0>();
       fence_array(o);
@@ -397,7 +427,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
     // before K(j+1) and V(j) are read. (A protocol model of this loop with random interleavings
     // of the two warpgroups, the loader and TMA finds no deadlock for 2 and 3 stages, 0 to 8
     // blocks, with and without ping-pong; with refill_k(0) missing it deadlocks as the H100 did.)
-    ptx90::mbarrier_wait(full_k(0), 0);
+    ptx90::mbarrier_wait<kAbort>(full_k(0), 0);
     __syncwarp();
     take_turn();
     issue_s(0);
@@ -414,8 +444,8 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       const uint32_t phase = (j / kStages) & 1;
       const int prev = (j - 1) % kStages;
       const uint32_t prev_phase = ((j - 1) / kStages) & 1;
-      ptx90::mbarrier_wait(full_k(stage), phase);
-      ptx90::mbarrier_wait(full_v(prev), prev_phase);
+      ptx90::mbarrier_wait<kAbort>(full_k(stage), phase);
+      ptx90::mbarrier_wait<kAbort>(full_v(prev), prev_phase);
       __syncwarp();
       take_turn();
       issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
@@ -439,7 +469,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_fwd_sm90_kernel(const __gri
       convert_p<T, kBlockN>(s, pf);
     }
     const int last = (n_blocks - 1) % kStages;
-    ptx90::mbarrier_wait(full_v(last), ((n_blocks - 1) / kStages) & 1);
+    ptx90::mbarrier_wait<kAbort>(full_v(last), ((n_blocks - 1) / kStages) & 1);
     __syncwarp();
     take_turn();
     issue_pv(last);

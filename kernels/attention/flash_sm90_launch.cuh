@@ -76,7 +76,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
   const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
-  kernel<<<grid, sm90::kThreads, kSmem, stream>>>(params);
+  kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
   return cudaGetLastError();
 }
 

@@ -25,7 +25,7 @@
 namespace gallop::kernels::attn::ptx90 {
 
 // A wait that spins longer than this many SM clock cycles (about 10 s at 1.7 GHz) means the
-// pipeline is deadlocked: the kernel traps so that the launch fails with an error instead of
+// pipeline is deadlocked: the kernel aborts so that the launch fails with an error instead of
 // hanging the process (and the GPU checks) forever.
 constexpr long long kDeadlockCycles = 1LL << 34;
 
@@ -62,12 +62,37 @@ __device__ __forceinline__ bool mbarrier_try_wait(uint32_t bar, uint32_t parity)
       : "memory");
   return done != 0;
 }
+// How a deadlocked wait ends the kernel. Both fail the launch; which one a kernel may use depends on
+// what ptxas (CUDA 13.0) does with it, checked in the SASS (tests/kernels/sass_schedule_test.py):
+//   kTrap: __trap(). Anywhere in a kernel it makes ptxas ignore setmaxnreg.inc when allocating
+//     registers (the warp-specialized variant then spilled and serialized its wgmmas).
+//   kIllegalStore: a store to address 0 (never mapped; the launch fails with "an illegal memory
+//     access was encountered"), then exit. An exit reachable while a wgmma is in flight makes
+//     ptxas serialize every wgmma of the kernel, so only kernels whose waits all happen with no
+//     wgmma in flight (the warp-specialized ones) may use it.
+enum class DeadlockAbort { kTrap, kIllegalStore };
+
+template <DeadlockAbort kAbort>
+__device__ __forceinline__ void abort_deadlocked() {
+  if constexpr (kAbort == DeadlockAbort::kTrap) {
+    __trap();
+  } else {
+    asm volatile(
+        "{\n"
+        ".reg .u64 a;\n"
+        "mov.u64 a, 0;\n"
+        "st.global.volatile.u32 [a], 1;\n"
+        "exit;\n"
+        "}\n" ::: "memory");
+  }
+}
 // Waits until the phase with the given parity has completed.
+template <DeadlockAbort kAbort = DeadlockAbort::kTrap>
 __device__ __forceinline__ void mbarrier_wait(uint32_t bar, uint32_t parity) {
   if (mbarrier_try_wait(bar, parity)) return;
   const long long start = clock64();
   while (!mbarrier_try_wait(bar, parity)) {
-    if (clock64() - start > kDeadlockCycles) __trap();
+    if (clock64() - start > kDeadlockCycles) abort_deadlocked<kAbort>();
   }
 }
 
@@ -82,6 +107,17 @@ __device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* tensor_map
 }
 __device__ __forceinline__ void prefetch_tensor_map(const void* tensor_map) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tensor_map)) : "memory");
+}
+
+// Per-thread register limit of the executing warpgroup (every warp of it must execute the same
+// one); inc blocks until the CTA's pool has the registers that a dec elsewhere released.
+template <int kRegs>
+__device__ __forceinline__ void setmaxnreg_inc() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kRegs));
+}
+template <int kRegs>
+__device__ __forceinline__ void setmaxnreg_dec() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegs));
 }
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }

@@ -38,6 +38,10 @@ template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kOver
 template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kOverlap>();
 template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kPingpong>(const AttentionParams&, cudaStream_t);
 template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kPingpong>();
+template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kWs>(const AttentionParams&, cudaStream_t);
+template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kWs>();
+template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::kWsPingpong>(const AttentionParams&, cudaStream_t);
+template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::kWsPingpong>();
 }  // namespace gallop::kernels::attn
 ")
       list(APPEND _attn_sm90 ${_attn_gen}/flash_sm90_${_dt}_hd${_hd}.cu)

@@ -57,7 +57,16 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //   pingpong  overlap, plus the two warpgroups take turns issuing their products (two "turn"
 //             mbarriers), so that one warpgroup's softmax runs while the other's products use the
 //             tensor cores (FlashAttention-3's inter-warpgroup "ping-pong" schedule).
-enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2 };
+//   ws, ws-pingpong  overlap / pingpong with a third, producer warpgroup that only issues the TMA
+//             loads (warp specialization): setmaxnreg gives its registers to the two math
+//             warpgroups (24 + 2 x 240 per thread slot; ptxas allocates the code after
+//             setmaxnreg.inc with the raised limit as long as the kernel has no trap, see
+//             ptx_sm90.cuh), and no math warp ever waits to refill a stage.
+enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2, kWs = 3, kWsPingpong = 4 };
+
+GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
+  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong;
+}
 
 struct Sm90Tile {
   int head_dim;

@@ -1,5 +1,5 @@
-// GPU tests of gallop's attention kernels (sm_80 mma.sync kernel; Hopper wgmma/TMA kernel in its
-// serial, overlap and ping-pong schedules) and of the attention dispatcher's library backends.
+// GPU tests of gallop's attention kernels (sm_80 mma.sync kernel; Hopper wgmma/TMA kernel in each of
+// its schedules) and of the attention dispatcher's library backends.
 //
 // Compares each kernel's output with the fp32 ATen reference (attention_reference on fp32 copies
 // of the inputs). Tolerance rule (FlashAttention's): max|kernel - ref| <= 2 x max|aten_lowp - ref|
@@ -258,7 +258,15 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90Pingpong, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90Pingpong, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90Pingpong, at::kBFloat16, 64},
-                      KernelCase{GallopKernel::kSm90Pingpong, at::kHalf, 64}),
+                      KernelCase{GallopKernel::kSm90Pingpong, at::kHalf, 64},
+                      KernelCase{GallopKernel::kSm90Ws, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90Ws, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90Ws, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90Ws, at::kHalf, 64},
+                      KernelCase{GallopKernel::kSm90WsPingpong, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpong, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpong, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90WsPingpong, at::kHalf, 64}),
     case_name);
 
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----

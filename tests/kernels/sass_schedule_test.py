@@ -8,7 +8,8 @@ schedule the wait for P(j-1)·V(j-1) landed above the softmax of block j, which 
 "overlapped" kernel serial again without any change in its results (flash_sm90.cuh, keep_live).
 No GPU test can see that, so this test reads the machine code instead. For every sm_90a kernel of
 flash_sm90_*.cu.o:
-  - no local-memory traffic (LDL/STL: register spills);
+  - no local-memory traffic (LDL/STL: register spills), and wgmma not serialized (products issued
+    as groups of HGMMA instructions, not one instruction per wait);
   - overlap and pingpong schedules: somewhere in the code the S product and the P·V product are
     issued back to back (an HGMMA group reading shared memory for both operands, then one taking
     A from registers, with no wgmma wait between them), and between the wait that leaves one group
@@ -30,7 +31,7 @@ import sys
 
 SKIP = 77
 BLOCK_N = 128  # kernels/attention/tile_config.h: every Hopper tile uses 128-key blocks
-SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong"}
+SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong"}
 
 
 def find_tool(name):
@@ -78,6 +79,11 @@ def check_function(name, ins):
     spills = [i for i in ins if re.match(r"(@!?U?P\w+\s+)?(LDL|STL)\b", i)]
     if spills:
         failures.append(f"{len(spills)} local-memory instructions (register spills), e.g. {spills[0]}")
+    # Each product is a group of k16 steps ending in one HGMMA marked gsb0; when ptxas serializes
+    # wgmma (C7510-style register or pipeline trouble) every HGMMA carries gsb0 and a wait follows.
+    hgmma = [i for i in ins if i.startswith("HGMMA")]
+    if hgmma and all("gsb0" in i for i in hgmma):
+        failures.append(f"all {len(hgmma)} HGMMA instructions end their own group: ptxas serialized the wgmmas")
     partial = [k for k, i in enumerate(ins) if "WARPGROUP.DEPBAR.LE gsb0, 0x1" in i]
     if schedule == "serial":
         if partial:

@@ -28,6 +28,7 @@ STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", 
              "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log",
              "bench-gallop-sm80": "bench.log", "bench-gallop-sm90-serial": "bench.log",
              "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
+             "bench-gallop-sm90-ws": "bench.log", "bench-gallop-sm90-ws-pingpong": "bench.log",
              "gallop-bench": "bench.log", "gallop-generate": "bench.log"}
 
 
