@@ -97,4 +97,19 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   return warp_sum(total);
 }
 
+// Two block sums in one round of the same reduction as block_sum (each result bit-identical to
+// block_sum of that value); scratch holds 32 pairs.
+__device__ __forceinline__ float2 block_sum2(float a, float b, float2* scratch) {
+  const int lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
+  const int warps = blockDim.x / 32;
+  a = warp_sum(a);
+  b = warp_sum(b);
+  __syncthreads();  // a previous call's readers are done with scratch
+  if (lane == 0) scratch[warp] = make_float2(a, b);
+  __syncthreads();
+  const float2 t = lane < warps ? scratch[lane] : make_float2(0.f, 0.f);
+  return make_float2(warp_sum(t.x), warp_sum(t.y));
+}
+
 }  // namespace gallop::kernels::vec

@@ -180,6 +180,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
       p.eps = static_cast<float>(options.eps);
       p.in_type = element_kind(q.scalar_type());
       p.out_type = element_kind(options.out_dtype);
+      p.kernel = options.paired_kernel ? rope::QkNormRopeKernel::kPaired : rope::QkNormRopeKernel::kPerTensor;
       if (out_q.numel() > 0) {
         C10_CUDA_CHECK(rope::launch_qk_norm_rope(p, at::cuda::getCurrentCUDAStream()));
         C10_CUDA_KERNEL_LAUNCH_CHECK();

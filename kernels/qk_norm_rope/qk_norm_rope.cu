@@ -11,9 +11,10 @@
 // a head takes its angle from the frame index for p < pairs_t, the row index for the next pairs_h
 // pairs and the column index for the rest (the table's [t | h | w] split).
 //
-// One CTA per (row, q-or-k); the row stays in registers (kVecs 16-byte groups per thread); the
-// reduction order of mean(x²) differs from ATen's, so results can differ from the ATen path by
-// a rounding of r. Build: ARCHS 80 90a.
+// Two kernels with bit-identical results (QkNormRopeKernel): one CTA per (row, q-or-k), or one CTA
+// per row doing q and k together (positions, angles and the block reduction shared). The row stays
+// in registers (kVecs 16-byte groups per thread); the reduction order of mean(x²) differs from
+// ATen's, so results can differ from the ATen path by a rounding of r. Build: ARCHS 80 90a.
 #include <cuda_runtime.h>
 
 #include "kernels/common/vec.cuh"
@@ -87,8 +88,117 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
   }
 }
 
+// Position of token `row` in its sample's (frames, height, width) grid; false for padding tokens.
+__device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_t row, int (&pos)[3]) {
+  const int64_t b = row / p.len;
+  const int64_t l = row % p.len;
+  const int frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
+  pos[0] = pos[1] = pos[2] = 0;
+  if (l >= static_cast<int64_t>(frames) * height * width) return false;
+  pos[0] = static_cast<int>(l / (static_cast<int64_t>(height) * width));
+  pos[1] = static_cast<int>((l / width) % height);
+  pos[2] = static_cast<int>(l % width);
+  return true;
+}
+
+// The paired variant: one CTA per token row normalizes and rotates q and k together. Both rows'
+// loads are in flight at once, the two sums of squares share one block reduction (block_sum2, the
+// same reduction order as block_sum, so every output is bit-identical to the per-tensor kernel's),
+// and each (cos, sin) pair and the token's position are read once for q and k instead of twice.
+template <typename Tin, typename Tout, int kVecs>
+__global__ void __launch_bounds__(kMaxThreads) qk_norm_rope_paired_kernel(const __grid_constant__ QkNormRopeParams p) {
+  constexpr int G = vec::kGroup<Tin>;
+  __shared__ float2 scratch[32];
+  const int64_t row = blockIdx.x;
+  const Tin* xq = static_cast<const Tin*>(p.x[0]) + row * p.x_row_stride[0];
+  const Tin* xk = static_cast<const Tin*>(p.x[1]) + row * p.x_row_stride[1];
+  Tout* oq = static_cast<Tout*>(p.out[0]) + row * p.out_row_stride[0];
+  Tout* ok = static_cast<Tout*>(p.out[1]) + row * p.out_row_stride[1];
+  const int groups = p.dim / G;
+
+  float vq[kVecs][G], vk[kVecs][G];
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g < groups) {
+      vec::load_group<Tin>(xq + g * G, vq[i]);
+      vec::load_group<Tin>(xk + g * G, vk[i]);
+    }
+  }
+  float sum_q = 0.f, sum_k = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g < groups) {
+#pragma unroll
+      for (int e = 0; e < G; ++e) {
+        sum_q = fmaf(vq[i][e], vq[i][e], sum_q);
+        sum_k = fmaf(vk[i][e], vk[i][e], sum_k);
+      }
+    }
+  }
+  const float2 total = vec::block_sum2(sum_q, sum_k, scratch);
+  const float inv_dim = 1.f / static_cast<float>(p.dim);
+  const float rq = rsqrtf(__fadd_rn(__fmul_rn(total.x, inv_dim), p.eps));
+  const float rk = rsqrtf(__fadd_rn(__fmul_rn(total.y, inv_dim), p.eps));
+
+  int pos[3];
+  const bool rotate = token_position(p, row, pos);
+  const int half = p.head_dim / 2;
+
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    const int g = threadIdx.x + i * blockDim.x;
+    if (g < groups) {
+      float w[G], yq[G], yk[G];
+      vec::load_floats<G>(p.weight[0] + g * G, w);
+#pragma unroll
+      for (int e = 0; e < G; ++e) yq[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(vq[i][e], rq)), w[e]);
+      vec::load_floats<G>(p.weight[1] + g * G, w);
+#pragma unroll
+      for (int e = 0; e < G; ++e) yk[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(vk[i][e], rk)), w[e]);
+      if (rotate) {
+#pragma unroll
+        for (int e = 0; e < G; e += 2) {
+          const int pair = ((g * G + e) % p.head_dim) / 2;
+          const int axis = pair < p.pairs_t ? 0 : (pair < p.pairs_t + p.pairs_h ? 1 : 2);
+          const double2 cs = __ldg(reinterpret_cast<const double2*>(p.freqs) + pos[axis] * half + pair);
+          double a = yq[e], bb = yq[e + 1];
+          yq[e] = __double2float_rn(__dsub_rn(__dmul_rn(a, cs.x), __dmul_rn(bb, cs.y)));
+          yq[e + 1] = __double2float_rn(__dadd_rn(__dmul_rn(a, cs.y), __dmul_rn(bb, cs.x)));
+          a = yk[e];
+          bb = yk[e + 1];
+          yk[e] = __double2float_rn(__dsub_rn(__dmul_rn(a, cs.x), __dmul_rn(bb, cs.y)));
+          yk[e + 1] = __double2float_rn(__dadd_rn(__dmul_rn(a, cs.y), __dmul_rn(bb, cs.x)));
+        }
+      }
+      vec::store_group<Tout, G>(oq + g * G, yq);
+      vec::store_group<Tout, G>(ok + g * G, yk);
+    }
+  }
+}
+
+template <typename Tin, typename Tout>
+cudaError_t launch_paired(const QkNormRopeParams& p, cudaStream_t stream) {
+  constexpr int G = vec::kGroup<Tin>;
+  const int groups = p.dim / G;
+  auto launch = [&](auto kernel, int vecs) {
+    const int per_thread = (groups + vecs - 1) / vecs;
+    const int threads = ((per_thread + 31) / 32) * 32;
+    kernel<<<dim3(static_cast<unsigned>(p.rows)), threads, 0, stream>>>(p);
+    return cudaGetLastError();
+  };
+  if (groups <= kMaxThreads) return launch(qk_norm_rope_paired_kernel<Tin, Tout, 1>, 1);
+  if (groups <= 2 * kMaxThreads) return launch(qk_norm_rope_paired_kernel<Tin, Tout, 2>, 2);
+  return launch(qk_norm_rope_paired_kernel<Tin, Tout, 4>, 4);  // the caller checked groups <= 4 x 512
+}
+
 template <typename Tin, typename Tout>
 cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
+  // The paired kernel holds twice the row per thread: rows wider than 4 groups per thread (dim >
+  // 16384 in bf16) take the per-tensor kernel.
+  if (p.kernel == QkNormRopeKernel::kPaired && p.dim / vec::kGroup<Tin> <= 4 * kMaxThreads)
+    return launch_paired<Tin, Tout>(p, stream);
   constexpr int G = vec::kGroup<Tin>;
   const int groups = p.dim / G;
   auto launch = [&](auto kernel, int vecs) {

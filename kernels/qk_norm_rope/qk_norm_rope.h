@@ -26,6 +26,9 @@ struct QkNormRopeOptions {
   double eps = 1e-6;
   at::ScalarType out_dtype = at::kBFloat16;  // what the attention kernel reads (spec §2.6)
   FusedBackend backend = FusedBackend::Auto;
+  // Which CUDA kernel (bit-identical results): false = one CTA per (token, q or k), the one measured
+  // so far; true = one CTA per token for q and k together (tests and the benchmark compare both).
+  bool paired_kernel = false;
 };
 
 // The official frequency table: complex128 [max_pos, head_dim / 2], the concatenation of the frame,

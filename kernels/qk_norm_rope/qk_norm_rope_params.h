@@ -9,6 +9,12 @@ namespace gallop::kernels::rope {
 
 constexpr int kMaxBatch = 16;  // per-sample grids travel by value in the parameters
 
+// Which CUDA kernel runs (both give bit-identical results; see qk_norm_rope.cu).
+enum class QkNormRopeKernel : int32_t {
+  kPerTensor = 0,  // one CTA per (token, q or k)
+  kPaired = 1,     // one CTA per token doing q and k together (positions and angles read once)
+};
+
 struct QkNormRopeParams {
   // Index 0 = q, 1 = k. Rows are tokens ([B * L, dim], row stride per tensor).
   const void* x[2] = {nullptr, nullptr};
@@ -29,6 +35,7 @@ struct QkNormRopeParams {
   float eps = 1e-6f;
   ElementKind in_type = ElementKind::kBFloat16;
   ElementKind out_type = ElementKind::kBFloat16;
+  QkNormRopeKernel kernel = QkNormRopeKernel::kPerTensor;
 };
 
 }  // namespace gallop::kernels::rope

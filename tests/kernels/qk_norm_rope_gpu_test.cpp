@@ -7,7 +7,7 @@
 // output dtype x max |out|. For a bf16 output the share of elements that differ from the ATen path
 // (the RMS reduction order can move a rounding) must stay under 2%. Shapes: Wan 1.3B and 14B
 // widths (12 x 128, 40 x 128), head dim 64, per-sample grids with padding tokens, bf16 and fp32
-// inputs, bf16 and fp32 outputs.
+// inputs, bf16 and fp32 outputs. The paired kernel variant must give exactly the same outputs.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -83,6 +83,13 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
         opts.backend = FusedBackend::Cuda;
         kt::poison_cuda_allocator(2 * q.numel() * 4);
         auto [gq, gk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+        // The paired kernel (q and k in one CTA) shares the reduction order: bit-identical.
+        opts.paired_kernel = true;
+        kt::poison_cuda_allocator(2 * q.numel() * 4);
+        auto [pq, pk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+        opts.paired_kernel = false;
+        EXPECT_TRUE(at::equal(pq, gq)) << "paired kernel, q";
+        EXPECT_TRUE(at::equal(pk, gk)) << "paired kernel, k";
         opts.backend = FusedBackend::Reference;
         auto [aq, ak] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
         for (int which = 0; which < 2; ++which) {

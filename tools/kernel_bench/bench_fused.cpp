@@ -93,6 +93,12 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
         rows, "qk_norm_rope", "q, k bf16 -> bf16, 40 heads x 128, " + shape, n * 2 * (2 + 2),
         [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, fused); },
         [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, aten); }, opt, peak_gbps);
+    kernels::QkNormRopeOptions paired = fused;
+    paired.paired_kernel = true;
+    add_row(
+        rows, "qk_norm_rope-paired", "q, k bf16 -> bf16, 40 heads x 128, " + shape, n * 2 * (2 + 2),
+        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, paired); },
+        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, aten); }, opt, peak_gbps);
   }
   return rows;
 }
