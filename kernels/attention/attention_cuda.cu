@@ -39,52 +39,76 @@ struct Sm80Launch {
 };
 #endif
 
-#if defined(GALLOP_ATTENTION_SM90)
-struct Sm90Runnable {
+// A Hopper variant: the key-loop schedule and the key block.
+struct Sm90Variant {
   Sm90Schedule schedule;
-  template <typename T, int D>
-  bool run() const {
-    switch (schedule) {
-      case Sm90Schedule::kSerial: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kSerial>();
-      case Sm90Schedule::kOverlap: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kOverlap>();
-      case Sm90Schedule::kPingpong: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kPingpong>();
-      case Sm90Schedule::kWs: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kWs>();
-      case Sm90Schedule::kWsPingpong: return flash_fwd_sm90_runnable<T, D, Sm90Schedule::kWsPingpong>();
+  int block_n;
+};
+
+#if defined(GALLOP_ATTENTION_SM90)
+// Calls fn.template run<T, D, schedule, block_n>() for a variant that sources.cmake instantiates
+// for head dim D, else returns `fallback`.
+template <typename T, int D, typename R, typename Fn>
+R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
+  if (v.block_n == 128) {
+    switch (v.schedule) {
+      case Sm90Schedule::kSerial: return fn.template run<T, D, Sm90Schedule::kSerial, 128>();
+      case Sm90Schedule::kOverlap: return fn.template run<T, D, Sm90Schedule::kOverlap, 128>();
+      case Sm90Schedule::kPingpong: return fn.template run<T, D, Sm90Schedule::kPingpong, 128>();
+      case Sm90Schedule::kWs: return fn.template run<T, D, Sm90Schedule::kWs, 128>();
+      case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128>();
     }
-    return false;
   }
+  if constexpr (D == 128) {
+    if (v.block_n == 176) {
+      if (v.schedule == Sm90Schedule::kWs) return fn.template run<T, D, Sm90Schedule::kWs, 176>();
+      if (v.schedule == Sm90Schedule::kWsPingpong) return fn.template run<T, D, Sm90Schedule::kWsPingpong, 176>();
+    }
+  }
+  return fallback;
+}
+struct Sm90RunnableFn {
+  template <typename T, int D, Sm90Schedule S, int N>
+  bool run() const { return flash_fwd_sm90_runnable<T, D, S, N>(); }
+};
+struct Sm90LaunchFn {
+  const AttentionParams& p;
+  cudaStream_t stream;
+  template <typename T, int D, Sm90Schedule S, int N>
+  cudaError_t run() const { return launch_flash_fwd_sm90<T, D, S, N>(p, stream); }
+};
+struct Sm90Runnable {
+  Sm90Variant variant;
+  template <typename T, int D>
+  bool run() const { return switch_sm90_variant<T, D>(variant, false, Sm90RunnableFn{}); }
 };
 struct Sm90Launch {
   const AttentionParams& p;
   cudaStream_t stream;
-  Sm90Schedule schedule;
+  Sm90Variant variant;
   template <typename T, int D>
   cudaError_t run() const {
-    switch (schedule) {
-      case Sm90Schedule::kSerial: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kSerial>(p, stream);
-      case Sm90Schedule::kOverlap: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kOverlap>(p, stream);
-      case Sm90Schedule::kPingpong: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kPingpong>(p, stream);
-      case Sm90Schedule::kWs: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kWs>(p, stream);
-      case Sm90Schedule::kWsPingpong: return launch_flash_fwd_sm90<T, D, Sm90Schedule::kWsPingpong>(p, stream);
-    }
-    return cudaErrorNotSupported;
+    return switch_sm90_variant<T, D>(variant, cudaErrorNotSupported, Sm90LaunchFn{p, stream});
   }
 };
 #endif
 
 // Evaluated at compile time (the tile table is host data; only constant evaluation may read it here).
-constexpr Sm90Schedule kSm90Schedule64 = sm90_tile(64).schedule;
-constexpr Sm90Schedule kSm90Schedule128 = sm90_tile(128).schedule;
+constexpr Sm90Tile kSm90Tile64 = sm90_tile(64);
+constexpr Sm90Tile kSm90Tile128 = sm90_tile(128);
 
 // The Hopper variant a kernel name stands for (kSm90: the one the tile table picks).
-Sm90Schedule sm90_schedule(GallopKernel kernel, int head_dim) {
+Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
+  const Sm90Tile& tile = head_dim == 64 ? kSm90Tile64 : kSm90Tile128;
   switch (kernel) {
-    case GallopKernel::kSm90Serial: return Sm90Schedule::kSerial;
-    case GallopKernel::kSm90Overlap: return Sm90Schedule::kOverlap;
-    case GallopKernel::kSm90Pingpong: return Sm90Schedule::kPingpong;
-    case GallopKernel::kSm90Ws: return Sm90Schedule::kWs;
-    case GallopKernel::kSm90WsPingpong: return Sm90Schedule::kWsPingpong;
-    default: return head_dim == 64 ? kSm90Schedule64 : kSm90Schedule128;
+    case GallopKernel::kSm90Serial: return {Sm90Schedule::kSerial, 128};
+    case GallopKernel::kSm90Overlap: return {Sm90Schedule::kOverlap, 128};
+    case GallopKernel::kSm90Pingpong: return {Sm90Schedule::kPingpong, 128};
+    case GallopKernel::kSm90Ws: return {Sm90Schedule::kWs, 128};
+    case GallopKernel::kSm90WsPingpong: return {Sm90Schedule::kWsPingpong, 128};
+    case GallopKernel::kSm90Ws176: return {Sm90Schedule::kWs, 176};
+    case GallopKernel::kSm90WsPingpong176: return {Sm90Schedule::kWsPingpong, 176};
+    default: return {tile.schedule, tile.block_n};
   }
 }
 
@@ -115,7 +139,7 @@ bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim
 #endif
   }
 #if defined(GALLOP_ATTENTION_SM90)
-  return switch_dtype_head_dim(dtype, head_dim, false, Sm90Runnable{sm90_schedule(kernel, head_dim)});
+  return switch_dtype_head_dim(dtype, head_dim, false, Sm90Runnable{sm90_variant(kernel, head_dim)});
 #else
   return false;
 #endif
@@ -131,7 +155,7 @@ cudaError_t launch_gallop_kernel(GallopKernel kernel, const AttentionParams& p, 
   }
 #if defined(GALLOP_ATTENTION_SM90)
   return switch_dtype_head_dim(p.dtype, p.head_dim, cudaErrorNotSupported,
-                               Sm90Launch{p, stream, sm90_schedule(kernel, p.head_dim)});
+                               Sm90Launch{p, stream, sm90_variant(kernel, p.head_dim)});
 #else
   return cudaErrorNotSupported;
 #endif

@@ -20,13 +20,16 @@ enum class GallopKernel : int32_t {
   kSm90Pingpong, // Hopper, overlap + the two warpgroups take turns on the tensor cores
   kSm90Ws,       // Hopper, overlap with a producer warpgroup (warp specialization, setmaxnreg)
   kSm90WsPingpong,  // Hopper, ping-pong with a producer warpgroup
+  kSm90Ws176,       // kSm90Ws with 176-key blocks (head dim 128 only)
+  kSm90WsPingpong176,  // kSm90WsPingpong with 176-key blocks (head dim 128 only)
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
 inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, GallopKernel::kSm90,
                                                      GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial,
                                                      GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
-                                                     GallopKernel::kSm90WsPingpong};
+                                                     GallopKernel::kSm90WsPingpong, GallopKernel::kSm90Ws176,
+                                                     GallopKernel::kSm90WsPingpong176};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

@@ -16,9 +16,9 @@ cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream)
 template <typename T, int kHeadDim>
 bool flash_fwd_sm80_runnable();
 
-template <typename T, int kHeadDim, Sm90Schedule kSchedule>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream);
-template <typename T, int kHeadDim, Sm90Schedule kSchedule>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 bool flash_fwd_sm90_runnable();
 
 }  // namespace gallop::kernels::attn

@@ -192,7 +192,7 @@ __device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float 
 
 #endif  // GALLOP_SM90A_DEVICE
 
-template <typename T, int kHeadDim, Sm90Schedule kSchedule>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
@@ -204,13 +204,12 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kBlockM = kTile.block_m;
-  constexpr int kBlockN = kTile.block_n;
   constexpr int kStages = kTile.stages;
   using Layout = SmemLayout<kHeadDim, kBlockM, kBlockN, kStages>;
   constexpr int kColBlocks = kHeadDim / 64;  // 64-column (128-byte) boxes per row
   static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
-  static_assert(kBlockN == 64 || kBlockN == 128, "key block");
+  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 176, "key block");
 
   const AttentionParams& p = params.p;
   extern __shared__ unsigned char smem_raw[];

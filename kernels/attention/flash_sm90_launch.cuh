@@ -54,10 +54,10 @@ inline bool make_tensor_map(CUtensorMap* map, const void* base, ElementType dtyp
 
 // Returns cudaErrorNotSupported when a TMA descriptor cannot be built (misaligned base or
 // strides: the dispatcher checks those first), else the attribute/launch error.
-template <typename T, int kHeadDim, Sm90Schedule kSchedule>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream) {
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
-  using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kTile.block_n, kTile.stages>;
+  using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>;
   constexpr int kSmem = Layout::kTotal + sm90::kSwizzleAtomBytes;  // + alignment slack
   static_assert(kSmem <= 227 * 1024, "exceeds Hopper's shared memory per block");
 
@@ -67,12 +67,12 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
       sm90::make_tensor_map(&params.tmap_q, p.q, p.dtype, p.head_dim, p.len_q, p.heads, p.batch, p.q_row_stride,
                             p.q_head_stride, p.q_batch_stride, kTile.block_m) &&
       sm90::make_tensor_map(&params.tmap_k, p.k, p.dtype, p.head_dim, p.len_k, p.heads, p.batch, p.k_row_stride,
-                            p.k_head_stride, p.k_batch_stride, kTile.block_n) &&
+                            p.k_head_stride, p.k_batch_stride, kBlockN) &&
       sm90::make_tensor_map(&params.tmap_v, p.v, p.dtype, p.head_dim, p.len_k, p.heads, p.batch, p.v_row_stride,
-                            p.v_head_stride, p.v_batch_stride, kTile.block_n);
+                            p.v_head_stride, p.v_batch_stride, kBlockN);
   if (!ok) return cudaErrorNotSupported;
 
-  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule>;
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
   const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
@@ -81,7 +81,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
 }
 
 // Whether this binary holds sm_90a code of the kernel and the current device is a 9.0 part.
-template <typename T, int kHeadDim, Sm90Schedule kSchedule>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 bool flash_fwd_sm90_runnable() {
   int device = 0, major = 0, minor = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
@@ -92,7 +92,7 @@ bool flash_fwd_sm90_runnable() {
   }
   if (major != 9 || minor != 0) return false;
   cudaFuncAttributes attr;
-  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule>) != cudaSuccess) {
+  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>) != cudaSuccess) {
     (void)cudaGetLastError();
     return false;
   }

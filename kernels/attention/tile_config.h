@@ -79,8 +79,11 @@ struct Sm90Tile {
 };
 
 // D = 128: 128 x 128, 2 stages: 32 KB Q + 2 x 64 KB K/V = 161 KB, one CTA per SM. Registers
-// with the overlap: O 64 + S 64 + P 32 per thread plus addressing, about 200 of the 255 that
-// 256 threads allow. A wider key block (FA3 uses 176) would leave almost no register headroom.
+// with the overlap: O 64 + S 64 + P 32 per thread plus addressing, about 190 of the 255 that
+// 256 threads allow. FlashAttention-3's 176-key block (fewer iterations, so less per-block
+// overhead: waits, O rescale, row-max shuffles) is compiled for the warp-specialized schedules
+// (kSm90Ws176 / kSm90WsPingpong176: 32 KB Q + 2 x 88 KB K/V = 209 KB; S 88 + P 44 + O 64
+// registers, ~230 of the 240 that setmaxnreg gives, no spills) to be measured against 128.
 // D = 64: 128 x 128, 3 stages: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half as
 // long, so a deeper pipeline hides the same load latency. Still one CTA per SM (161 registers x
 // 256 threads: a second CTA would not get its registers).

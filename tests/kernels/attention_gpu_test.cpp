@@ -266,7 +266,12 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsPingpong, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsPingpong, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsPingpong, at::kBFloat16, 64},
-                      KernelCase{GallopKernel::kSm90WsPingpong, at::kHalf, 64}),
+                      KernelCase{GallopKernel::kSm90WsPingpong, at::kHalf, 64},
+                      // 176-key blocks exist for head dim 128 only.
+                      KernelCase{GallopKernel::kSm90Ws176, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90Ws176, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpong176, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpong176, at::kHalf, 128}),
     case_name);
 
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----

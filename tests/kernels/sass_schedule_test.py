@@ -15,7 +15,7 @@ flash_sm90_*.cu.o:
     A from registers, with no wgmma wait between them), and between the wait that leaves one group
     in flight (WARPGROUP.DEPBAR.LE gsb0, 0x1) and the next full wait (0x0) there are at least
     block_n / 2 MUFU.EX2, i.e. the whole softmax of one block (each thread holds block_n / 2
-    scores);
+    scores; block_n is the kernel's template argument);
   - serial schedule: no wait that leaves a group in flight (its products never overlap).
 
 Needs cuobjdump and nvdisasm (CUDA toolkit, or the PyPI wheels nvidia-cuda-cuobjdump and
@@ -30,7 +30,6 @@ import subprocess
 import sys
 
 SKIP = 77
-BLOCK_N = 128  # kernels/attention/tile_config.h: every Hopper tile uses 128-key blocks
 SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong"}
 
 
@@ -74,8 +73,11 @@ def functions(sass):
 def check_function(name, ins):
     """Returns a list of failures for one kernel (empty: fine)."""
     failures = []
-    m = re.search(r"Sm90ScheduleE(\d)", name)
+    # flash_fwd_sm90_kernel<T, kHeadDim, Sm90Schedule, kBlockN> mangles as ...Sm90ScheduleE<s>ELi<n>E...
+    m = re.search(r"Sm90ScheduleE(\d)ELi(\d+)E", name)
     schedule = SCHEDULES.get(m.group(1), "?") if m else "?"
+    block_n = int(m.group(2)) if m else 128
+    schedule = schedule if block_n == 128 else f"{schedule}-n{block_n}"
     spills = [i for i in ins if re.match(r"(@!?U?P\w+\s+)?(LDL|STL)\b", i)]
     if spills:
         failures.append(f"{len(spills)} local-memory instructions (register spills), e.g. {spills[0]}")
@@ -85,7 +87,7 @@ def check_function(name, ins):
     if hgmma and all("gsb0" in i for i in hgmma):
         failures.append(f"all {len(hgmma)} HGMMA instructions end their own group: ptxas serialized the wgmmas")
     partial = [k for k, i in enumerate(ins) if "WARPGROUP.DEPBAR.LE gsb0, 0x1" in i]
-    if schedule == "serial":
+    if schedule.startswith("serial"):
         if partial:
             failures.append("the serial schedule leaves a wgmma group in flight")
         return schedule, failures
@@ -111,9 +113,9 @@ def check_function(name, ins):
                 break
             ex2 += "MUFU.EX2" in i
         best = max(best, ex2)
-    if best < BLOCK_N // 2:
+    if best < block_n // 2:
         failures.append(
-            f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {BLOCK_N // 2}: "
+            f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {block_n // 2}: "
             "the softmax no longer overlaps P·V)"
         )
     return schedule, failures

@@ -141,7 +141,7 @@ if [ -x "$BENCH" ]; then
   run_step bench-libraries 100 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --json "$TMP/bench_libraries.json"
   run_step bench-gallop-sm80 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
     --json "$TMP/bench_sm80.json"
-  for schedule in serial overlap pingpong ws ws-pingpong; do
+  for schedule in serial overlap pingpong ws ws-pingpong ws-n176 ws-pingpong-n176; do
     run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
       --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"
   done

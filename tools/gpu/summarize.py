@@ -29,6 +29,7 @@ STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", 
              "bench-gallop-sm80": "bench.log", "bench-gallop-sm90-serial": "bench.log",
              "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
              "bench-gallop-sm90-ws": "bench.log", "bench-gallop-sm90-ws-pingpong": "bench.log",
+             "bench-gallop-sm90-ws-n176": "bench.log", "bench-gallop-sm90-ws-pingpong-n176": "bench.log",
              "gallop-bench": "bench.log", "gallop-generate": "bench.log"}
 
 
