@@ -23,7 +23,7 @@ struct RunPolicy {
   // kFloat: everything in fp32 (reference precision).
   at::ScalarType dtype = at::kFloat;
   at::Device text_encoder_device = at::kCPU;
-  kernels::AttentionBackend attention = kernels::AttentionBackend::Auto;
+  kernels::AttentionOptions attention;  // backend (and gallop kernel) of every attention
 };
 
 // "cuda", "cuda:1", "cpu"; throws gallop::Error(InvalidArgument). "auto": CUDA when visible.

@@ -111,7 +111,7 @@ GenerateResult generate_video(const ResolvedGenerate& r, const ModelSource& sour
                   .unsqueeze(0);
     models::dit::ForwardOptions fwd;
     fwd.compute_dtype = policy.dtype;
-    fwd.attention.backend = policy.attention;
+    fwd.attention = policy.attention;
     for (int i = 0; i < r.steps; ++i) {
       const auto step_start = Clock::now();
       at::Tensor t = at::tensor({scheduler->timesteps()[i]}, at::TensorOptions().dtype(at::kLong)).to(policy.device);

@@ -42,6 +42,32 @@ AttentionBackend parse_attention_backend(const std::string& name) {
                               "' (expected auto, reference, sdpa, cudnn, flash or gallop)");
 }
 
+AttentionOptions parse_attention_options(const std::string& name) {
+  AttentionOptions options;
+  for (auto kernel : attn::kAllGallopKernels) {
+    if (name == gallop_kernel_name(kernel)) {
+      options.backend = AttentionBackend::Gallop;
+      options.gallop_kernel = kernel;
+      return options;
+    }
+  }
+  try {
+    options.backend = parse_attention_backend(name);
+  } catch (const std::invalid_argument&) {
+    std::string kernels;
+    for (auto kernel : attn::kAllGallopKernels) kernels += std::string(", ") + gallop_kernel_name(kernel);
+    throw std::invalid_argument("unknown attention backend '" + name +
+                                "' (expected auto, reference, sdpa, cudnn, flash, gallop or one of gallop's kernels" +
+                                kernels + ")");
+  }
+  return options;
+}
+
+std::string attention_options_name(const AttentionOptions& options) {
+  if (options.backend == AttentionBackend::Gallop && options.gallop_kernel) return gallop_kernel_name(*options.gallop_kernel);
+  return attention_backend_name(options.backend);
+}
+
 const char* gallop_kernel_name(attn::GallopKernel kernel) {
   switch (kernel) {
     case attn::GallopKernel::kSm80: return "gallop-sm80";
@@ -168,7 +194,8 @@ struct Plan {
   attn::GallopKernel kernel = attn::GallopKernel::kSm80;  // when impl == Gallop
 };
 
-Plan make_plan(const at::Tensor& q, const at::Tensor& k, const at::Tensor& k_lens, AttentionBackend backend) {
+Plan make_plan(const at::Tensor& q, const at::Tensor& k, const at::Tensor& k_lens, const AttentionOptions& options) {
+  AttentionBackend backend = options.backend;
   if (!q.is_cuda() || backend == AttentionBackend::Reference) return {Impl::Reference};
   if (backend == AttentionBackend::Auto) {
 #if defined(GALLOP_HAVE_CUDA)
@@ -185,6 +212,8 @@ Plan make_plan(const at::Tensor& q, const at::Tensor& k, const at::Tensor& k_len
     case AttentionBackend::Flash: return {Impl::Flash};
     case AttentionBackend::Gallop: {
 #if defined(GALLOP_HAVE_CUDA)
+      if (options.gallop_kernel && gallop_kernel_available(*options.gallop_kernel, q.scalar_type(), q.size(3)))
+        return {Impl::Gallop, *options.gallop_kernel};
       if (auto kernel = best_gallop_kernel(q.scalar_type(), q.size(3))) return {Impl::Gallop, *kernel};
 #endif
       return {Impl::Cudnn};
@@ -286,7 +315,7 @@ at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::
 std::string attention_implementation(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                      const at::Tensor& k_lens, const AttentionOptions& options) {
   check_inputs(q, k, v, k_lens);
-  const Plan plan = make_plan(q, k, effective_k_lens(k_lens, k.size(1)), options.backend);
+  const Plan plan = make_plan(q, k, effective_k_lens(k_lens, k.size(1)), options);
   switch (plan.impl) {
     case Impl::Reference: return "reference";
     case Impl::Sdpa: return "sdpa";
@@ -302,7 +331,7 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
   check_inputs(q, k, v, k_lens);
   const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
   const at::Tensor lens = effective_k_lens(k_lens, k.size(1));
-  const Plan plan = make_plan(q, k, lens, options.backend);
+  const Plan plan = make_plan(q, k, lens, options);
   switch (plan.impl) {
     case Impl::Reference: return attention_reference(q, k, v, lens, scale);
     case Impl::Sdpa: return sdpa(q, k, v, lens, scale);

@@ -36,7 +36,16 @@ AttentionBackend parse_attention_backend(const std::string& name);
 struct AttentionOptions {
   AttentionBackend backend = AttentionBackend::Auto;
   std::optional<double> scale;  // default 1/sqrt(D)
+  // With backend Gallop: exactly this kernel instead of the one the tile table picks (to compare
+  // kernel variants in whole-model runs); when it does not apply, the same fallback as `gallop`.
+  std::optional<attn::GallopKernel> gallop_kernel;
 };
+
+// Parses a backend name (parse_attention_backend) or one of gallop's kernel names
+// ("gallop-sm80", "gallop-sm90-ws", ...: gallop_kernel_name); throws std::invalid_argument.
+AttentionOptions parse_attention_options(const std::string& name);
+// The name parse_attention_options reads back.
+std::string attention_options_name(const AttentionOptions& options);
 
 // q [B, Lq, H, D], k/v [B, Lk, H, D], k_lens [B] (int32/int64, CPU or same device) or undefined.
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,

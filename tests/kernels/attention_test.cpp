@@ -76,6 +76,37 @@ TEST(AttentionDispatch, BackendNamesRoundTrip) {
   EXPECT_THROW(parse_attention_backend("fast"), std::invalid_argument);
 }
 
+TEST(AttentionDispatch, KernelNamesParseToGallopWithThatKernel) {
+  for (auto b : {AttentionBackend::Auto, AttentionBackend::Reference, AttentionBackend::Sdpa, AttentionBackend::Cudnn,
+                 AttentionBackend::Flash, AttentionBackend::Gallop}) {
+    const auto o = parse_attention_options(attention_backend_name(b));
+    EXPECT_EQ(o.backend, b);
+    EXPECT_FALSE(o.gallop_kernel.has_value());
+    EXPECT_EQ(attention_options_name(o), attention_backend_name(b));
+  }
+  for (auto kernel : attn::kAllGallopKernels) {
+    const auto o = parse_attention_options(gallop_kernel_name(kernel));
+    EXPECT_EQ(o.backend, AttentionBackend::Gallop);
+    ASSERT_TRUE(o.gallop_kernel.has_value());
+    EXPECT_EQ(*o.gallop_kernel, kernel);
+    EXPECT_EQ(attention_options_name(o), gallop_kernel_name(kernel));
+  }
+  try {
+    parse_attention_options("gallop-sm91");
+    ADD_FAILURE() << "an unknown name was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("gallop-sm90-ws-pingpong-n176"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AttentionDispatch, AGallopKernelThatDoesNotApplyFallsBackToTheReferenceOnCpu) {
+  // On CPU tensors every backend is the reference; naming a kernel changes nothing there.
+  auto q = at::randn({1, 9, 2, 64});
+  AttentionOptions o = parse_attention_options("gallop-sm90-ws");
+  EXPECT_EQ(attention_implementation(q, q, q, {}, o), "reference");
+  EXPECT_TRUE(Identical(attention(q, q, q, {}, o), attention_reference(q, q, q, {}, 0.125)));
+}
+
 TEST(AttentionDispatch, GallopKernelsNeedCudaTensors) {
   auto q = at::randn({1, 8, 2, 64}).to(at::kBFloat16);
   EXPECT_THROW(attention_gallop(q, q, q, {}, 0.125, attn::GallopKernel::kSm80), std::invalid_argument);

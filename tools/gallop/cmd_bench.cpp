@@ -99,13 +99,13 @@ int run_bench(const BenchOptions& o) {
   GALLOP_CHECK(width % 16 == 0 && height % 16 == 0, InvalidArgument, "size must be a multiple of 16");
   GALLOP_CHECK(o.frames >= 1 && (o.frames - 1) % 4 == 0, InvalidArgument, "frames must be 4k+1");
   GALLOP_CHECK(o.repeat >= 1, InvalidArgument, "repeat must be at least 1");
-  std::vector<kernels::AttentionBackend> backends;
+  std::vector<kernels::AttentionOptions> backends;
   {
     std::stringstream ss(o.attention);
     std::string item;
     while (std::getline(ss, item, ',')) {
       try {
-        backends.push_back(kernels::parse_attention_backend(item));
+        backends.push_back(kernels::parse_attention_options(item));
       } catch (const std::invalid_argument& e) {
         fail(ErrorKind::InvalidArgument, e.what());
       }
@@ -137,12 +137,12 @@ int run_bench(const BenchOptions& o) {
   at::Tensor t = at::full({1}, 999, at::TensorOptions().dtype(at::kLong).device(dev));
   std::cout << "gallop bench: " << o.model << " DiT, " << width << "x" << height << "x" << o.frames << " (" << tokens
             << " tokens), " << report["dtype"].get<std::string>() << " on " << device_name(dev) << "\n";
-  std::cout << std::left << std::setw(12) << "attention" << std::right << std::setw(14) << "s/forward"
+  std::cout << std::left << std::setw(30) << "attention" << std::right << std::setw(14) << "s/forward"
             << std::setw(16) << "s/step (CFG)" << std::setw(14) << "peak GiB" << "\n";
   for (auto backend : backends) {
     models::dit::ForwardOptions fwd;
     fwd.compute_dtype = policy.dtype;
-    fwd.attention.backend = backend;
+    fwd.attention = backend;
     reset_peak(dev);
     dit->forward(x, t, ctx, {}, {}, fwd);  // warm-up (RoPE tables, cuDNN plans)
     synchronize(dev);
@@ -155,7 +155,8 @@ int run_bench(const BenchOptions& o) {
     }
     std::sort(times.begin(), times.end());
     const double median = times[times.size() / 2];
-    std::cout << std::left << std::setw(12) << kernels::attention_backend_name(backend) << std::right << std::fixed
+    const std::string name = kernels::attention_options_name(backend);
+    std::cout << std::left << std::setw(30) << name << std::right << std::fixed
               << std::setprecision(4) << std::setw(14) << median << std::setw(16) << 2 * median << std::setprecision(2)
               << std::setw(14);
     if (dev.is_cuda()) {
@@ -163,7 +164,7 @@ int run_bench(const BenchOptions& o) {
     } else {
       std::cout << "-" << "\n";  // the CPU allocator keeps no peak statistics
     }
-    report["dit"].push_back({{"attention", kernels::attention_backend_name(backend)},
+    report["dit"].push_back({{"attention", name},
                              {"seconds_per_forward", median},
                              {"seconds_all", times},
                              {"peak_gib", peak_gib(dev)}});
@@ -206,7 +207,11 @@ void add_bench_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--frames", o->frames, "Frames (4k+1)")->capture_default_str();
   cmd->add_option("--repeat", o->repeat, "Timed forward passes per backend (the median is reported)")
       ->capture_default_str();
-  cmd->add_option("--attention", o->attention, "Comma-separated attention backends to compare")->capture_default_str();
+  cmd->add_option("--attention", o->attention,
+                  "Comma-separated attention backends to compare: auto, sdpa, cudnn, flash, gallop, reference, or "
+                  "gallop's kernels by name (gallop-sm80, gallop-sm90-serial, -overlap, -pingpong, -ws, -ws-pingpong, "
+                  "-ws-n176, -ws-pingpong-n176; a kernel that does not apply falls back like gallop)")
+      ->capture_default_str();
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to this file");
   cmd->add_flag("!--no-vae", o->vae, "Skip the VAE decode timing");
   add_run_options(*cmd, o->run, /*attention_option=*/false);  // bench takes a list (above)

@@ -11,7 +11,8 @@ void add_run_options(CLI::App& cmd, RunOptions& o, bool attention_option) {
                  "Precision: bf16 (the official mixed-precision map) or fp32 [default: bf16 on CUDA, fp32 on CPU]");
   if (attention_option)
     cmd.add_option("--attention", o.attention,
-                   "Attention backend: auto, sdpa, cudnn, flash, gallop or reference (auto picks the fastest measured)")
+                   "Attention backend: auto, sdpa, cudnn, flash, gallop or reference (auto picks the fastest "
+                   "measured), or one of gallop's kernels by name (gallop-sm90-ws, ...; see gallop bench --help)")
         ->capture_default_str();
   cmd.add_option("--text-encoder-device", o.text_encoder_device,
                  "Where the text encoder runs (e.g. cpu to save GPU memory) [default: --device]");
@@ -28,7 +29,7 @@ engine::RunPolicy make_run_policy(const RunOptions& o) {
   }
   p.text_encoder_device = o.text_encoder_device.empty() ? p.device : engine::parse_device(o.text_encoder_device);
   try {
-    p.attention = kernels::parse_attention_backend(o.attention);
+    p.attention = kernels::parse_attention_options(o.attention);
   } catch (const std::invalid_argument& e) {
     fail(ErrorKind::InvalidArgument, e.what());
   }

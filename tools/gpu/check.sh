@@ -150,6 +150,11 @@ if [ -x "$BENCH" ]; then
   if [ -x "$BUILD/gallop" ]; then
     run_step gallop-bench 150 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --attention sdpa,cudnn,flash,gallop \
       --repeat 3 --json "$TMP/dit_bench.json"
+    # The Hopper kernel variants in the whole DiT (a separate process: a kernel that aborts takes
+    # only these rows with it).
+    run_step gallop-bench-variants 90 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --no-vae --repeat 3 \
+      --attention cudnn,gallop-sm90-overlap,gallop-sm90-pingpong,gallop-sm90-ws,gallop-sm90-ws-pingpong,gallop-sm90-ws-n176,gallop-sm90-ws-pingpong-n176 \
+      --json "$TMP/dit_bench_variants.json"
     run_step gallop-generate 60 "$OUT/bench.log" "$BUILD/gallop" generate --model tiny --device cuda --seed 7 \
       --prompt "a red car drifting through rain at night" --save-latents "$TMP/tiny_latents.safetensors"
   fi
@@ -166,7 +171,7 @@ fi
 # ---- summary ----------------------------------------------------------------------------------
 log "summary"
 if ! timeout 60 "$PYTHON" tools/gpu/summarize.py --out "$OUT" --steps "$STEPS" --start "$START" \
-    --bench "$TMP"/bench_*.json --dit-bench "$TMP/dit_bench.json" 2>> "$OUT/gpu.log"; then
+    --bench "$TMP"/bench_*.json --dit-bench "$TMP/dit_bench.json" "$TMP/dit_bench_variants.json" 2>> "$OUT/gpu.log"; then
   # Last resort: the step table as JSON, written by the shell.
   {
     printf '{\n  "summary_error": "tools/gpu/summarize.py failed; see gpu.log",\n  "steps": [\n'

@@ -30,7 +30,7 @@ STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", 
              "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
              "bench-gallop-sm90-ws": "bench.log", "bench-gallop-sm90-ws-pingpong": "bench.log",
              "bench-gallop-sm90-ws-n176": "bench.log", "bench-gallop-sm90-ws-pingpong-n176": "bench.log",
-             "gallop-bench": "bench.log", "gallop-generate": "bench.log"}
+             "gallop-bench": "bench.log", "gallop-bench-variants": "bench.log", "gallop-generate": "bench.log"}
 
 
 def read(path):
@@ -173,7 +173,7 @@ def main():
     ap.add_argument("--steps", required=True)
     ap.add_argument("--start", type=int, default=int(time.time()))
     ap.add_argument("--bench", nargs="*", default=[])
-    ap.add_argument("--dit-bench", default=None, help="JSON written by `gallop bench`")
+    ap.add_argument("--dit-bench", nargs="*", default=[], help="JSON files written by `gallop bench` (merged)")
     a = ap.parse_args()
     out = a.out
     steps = steps_from(a.steps)
@@ -209,10 +209,14 @@ def main():
         "fused": fused_table,
         "failures": [],
     }
-    if a.dit_bench and os.path.exists(a.dit_bench):
+    for path in [p for p in a.dit_bench if os.path.exists(p)]:
         try:
-            with open(a.dit_bench) as f:
-                summary["dit_bench"] = json.load(f)
+            with open(path) as f:
+                doc = json.load(f)
+            if "dit_bench" not in summary:
+                summary["dit_bench"] = doc
+            else:  # a later run (more attention backends): append its DiT rows
+                summary["dit_bench"].setdefault("dit", []).extend(doc.get("dit", []))
         except (OSError, ValueError) as e:
             summary["dit_bench"] = {"error": str(e)}
     rows = ptxas_report.parse(build_log)
