@@ -200,7 +200,12 @@ Plan make_plan(const at::Tensor& q, const at::Tensor& k, const at::Tensor& k_len
   if (backend == AttentionBackend::Auto) {
 #if defined(GALLOP_HAVE_CUDA)
     const auto* prop = at::cuda::getDeviceProperties(q.device().index());
-    backend = select_attention_backend({prop->name, prop->major, prop->minor}, q.scalar_type(), q.size(3), k.size(1));
+    const auto chosen =
+        select_attention_options({prop->name, prop->major, prop->minor}, q.scalar_type(), q.size(3), k.size(1));
+    AttentionOptions resolved = options;
+    resolved.backend = chosen.backend;
+    resolved.gallop_kernel = chosen.gallop_kernel;
+    return make_plan(q, k, k_lens, resolved);
 #else
     backend = AttentionBackend::Sdpa;
 #endif

@@ -17,17 +17,33 @@ const char* dtype_name(c10::ScalarType dtype) {
 }
 }  // namespace
 
-AttentionBackend select_attention_backend(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
+AttentionOptions select_attention_options(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
                                           int64_t len_k) {
+  return select_attention_options(device, dtype, head_dim, len_k, kAttentionTuning.data(), kAttentionTuning.size());
+}
+
+AttentionOptions select_attention_options(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
+                                          int64_t len_k, const AttentionTuningRow* rows, size_t n_rows) {
   const char* dt = dtype_name(dtype);
-  for (const auto& row : kAttentionTuning) {
+  AttentionOptions options;
+  for (size_t i = 0; i < n_rows; ++i) {
+    const AttentionTuningRow& row = rows[i];
     if (device.name.find(row.device) != std::string::npos && row.cc_major == device.cc_major &&
         row.cc_minor == device.cc_minor && std::strcmp(row.dtype, dt) == 0 && row.head_dim == head_dim &&
-        len_k >= row.min_len_k && len_k <= row.max_len_k)
-      return row.backend;
+        len_k >= row.min_len_k && len_k <= row.max_len_k) {
+      if (row.backend == AttentionBackend::Gallop && row.gallop_kernel != nullptr && *row.gallop_kernel != '\0')
+        return parse_attention_options(row.gallop_kernel);  // the unit tests parse every row's name
+      options.backend = row.backend;
+      return options;
+    }
   }
-  if (*dt != '\0' && device.cc_major >= 8) return AttentionBackend::Cudnn;
-  return AttentionBackend::Sdpa;
+  options.backend = *dt != '\0' && device.cc_major >= 8 ? AttentionBackend::Cudnn : AttentionBackend::Sdpa;
+  return options;
+}
+
+AttentionBackend select_attention_backend(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
+                                          int64_t len_k) {
+  return select_attention_options(device, dtype, head_dim, len_k).backend;
 }
 
 }  // namespace gallop::kernels

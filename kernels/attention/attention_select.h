@@ -4,6 +4,7 @@
 
 #include <c10/core/ScalarType.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -22,5 +23,13 @@ struct AttentionDevice {
 // compute capability >= 8.0, else Sdpa. Never returns Auto.
 AttentionBackend select_attention_backend(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
                                           int64_t len_k);
+// The same choice as options: with a row naming a gallop kernel, that kernel too.
+AttentionOptions select_attention_options(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
+                                          int64_t len_k);
+
+struct AttentionTuningRow;
+// The rule over any table (unit tests use their own rows).
+AttentionOptions select_attention_options(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
+                                          int64_t len_k, const AttentionTuningRow* rows, size_t n_rows);
 
 }  // namespace gallop::kernels

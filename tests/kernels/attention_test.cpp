@@ -127,10 +127,36 @@ TEST(AttentionSelect, DefaultsToCudnnForHalfTypesOnAmpereAndLater) {
   EXPECT_EQ(select_attention_backend(t4, at::kHalf, 128, 32760), AttentionBackend::Sdpa);
 }
 
+TEST(AttentionSelect, ARowCanNameTheGallopKernel) {
+  // A made-up table (not measurements): 32k keys and up on H100 bf16 D=128 run the warp-specialized
+  // kernel with 176-key blocks, shorter key ranges the tile table's Hopper kernel.
+  const AttentionTuningRow rows[] = {
+      {"H100", 9, 0, "bf16", 128, 32768, 1 << 20, AttentionBackend::Gallop, "gallop-sm90-ws-n176", 700, 600, "test"},
+      {"H100", 9, 0, "bf16", 128, 1, 32767, AttentionBackend::Gallop, "", 650, 600, "test"},
+  };
+  const AttentionDevice h100{"NVIDIA H100 80GB HBM3", 9, 0};
+  auto o = select_attention_options(h100, at::kBFloat16, 128, 75600, rows, 2);
+  EXPECT_EQ(o.backend, AttentionBackend::Gallop);
+  ASSERT_TRUE(o.gallop_kernel.has_value());
+  EXPECT_EQ(*o.gallop_kernel, attn::GallopKernel::kSm90Ws176);
+  o = select_attention_options(h100, at::kBFloat16, 128, 512, rows, 2);
+  EXPECT_EQ(o.backend, AttentionBackend::Gallop);
+  EXPECT_FALSE(o.gallop_kernel.has_value());
+  o = select_attention_options(h100, at::kHalf, 128, 75600, rows, 2);  // no fp16 row
+  EXPECT_EQ(o.backend, AttentionBackend::Cudnn);
+  EXPECT_FALSE(o.gallop_kernel.has_value());
+}
+
 TEST(AttentionSelect, MeasuredRowsWinOnlyWhereTheyApply) {
   for (const auto& row : kAttentionTuning) {
     SCOPED_TRACE(row.measured);
     EXPECT_NE(row.backend, AttentionBackend::Auto);
+    ASSERT_NE(row.gallop_kernel, nullptr);
+    if (*row.gallop_kernel != '\0') {
+      EXPECT_EQ(row.backend, AttentionBackend::Gallop) << "a kernel name needs backend Gallop";
+      const auto o = parse_attention_options(row.gallop_kernel);  // throws on an unknown name
+      EXPECT_TRUE(o.gallop_kernel.has_value()) << row.gallop_kernel << " is not a gallop kernel";
+    }
     EXPECT_LE(row.min_len_k, row.max_len_k);
     EXPECT_GT(row.backend_tflops, row.cudnn_tflops) << "a row must record a measured win over cuDNN";
     const at::ScalarType dt = std::strcmp(row.dtype, "bf16") == 0 ? at::kBFloat16 : at::kHalf;
