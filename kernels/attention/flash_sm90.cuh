@@ -423,9 +423,10 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     // stages of K(j-1) and V(j-2), which both warpgroups released during iteration j-1, right after
     // issuing its own products, so it (and with it warp 0 of warpgroup 0) does not wait for the
     // other warpgroup's products of block j; the loads still have a whole iteration to land
-    // before K(j+1) and V(j) are read. (A protocol model of this loop with random interleavings
-    // of the two warpgroups, the loader and TMA finds no deadlock for 2 and 3 stages, 0 to 8
-    // blocks, with and without ping-pong; with refill_k(0) missing it deadlocks as the H100 did.)
+    // before K(j+1) and V(j) are read. tests/kernels/sm90_pipeline_model_test.py replays this
+    // protocol (every schedule, 2 and 3 stages, 0 to 8 blocks) under random interleavings of the
+    // warpgroups, the producer and TMA: no deadlock; with refill_k(0) missing it deadlocks as
+    // the H100 did. Keep the model in step with any change to the loop.
     ptx90::mbarrier_wait<kAbort>(full_k(0), 0);
     __syncwarp();
     take_turn();

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Protocol model of the Hopper attention kernel's load pipeline (kernels/attention/flash_sm90.cuh).
+
+The kernel's K/V stages are guarded by mbarriers: "full" (the loader's expected bytes plus TMA's
+completion) and "empty" (one arrival per math warp; here one per warpgroup), waited on by phase
+parity. This model replays each schedule's sequence of waits, arrivals, loads and stage reads for
+two math warpgroups (and the producer of the warp-specialized schedules) under many random
+interleavings, with TMA loads landing at random later times, and checks that
+  - no interleaving deadlocks (every process blocked on a wait that nothing can satisfy),
+  - every read of a stage finds the block the schedule expects there,
+  - every phase of a ping-pong turn barrier is taken by exactly one turn (no arrival left over).
+It mirrors the code by hand: a change to the kernel's loop must be made here too. To show that the
+model can fail, it also runs the overlap loop as it was when it hung on the H100 (no refill of K
+stage 0 after block 0) and requires that to deadlock.
+
+Exit status 0 when every schedule passes (and the old loop deadlocks), 1 otherwise.
+"""
+import random
+import sys
+
+
+class Barrier:
+    """An mbarrier: `count` arrivals (plus expected transaction bytes) complete a phase."""
+
+    events = 0  # any state change anywhere (for deadlock detection)
+
+    def __init__(self, count):
+        self.count, self.pending, self.phase, self.tx = count, count, 0, 0
+
+    def arrive(self):
+        self.pending -= 1
+        self._advance()
+
+    def arrive_expect_tx(self, n):
+        self.tx += n
+        self.arrive()
+
+    def complete_tx(self, n):
+        self.tx -= n
+        self._advance()
+
+    def _advance(self):
+        Barrier.events += 1
+        assert self.pending >= 0, "more arrivals than the barrier's count"
+        if self.pending == 0 and self.tx == 0:
+            self.phase, self.pending = self.phase + 1, self.count
+
+    def completed(self, parity):  # try_wait.parity: the phase with this parity has completed
+        return (self.phase & 1) != parity
+
+
+def run(stages, n_blocks, schedule, seed, old_overlap_bug=False):
+    """One random interleaving; returns 'ok' or what went wrong."""
+    rnd = random.Random(seed)
+    overlap = schedule != "serial"
+    pingpong = schedule in ("pingpong", "ws-pingpong")
+    ws = schedule.startswith("ws")
+    full = {x: [Barrier(1) for _ in range(stages)] for x in "kv"}
+    empty = {x: [Barrier(2) for _ in range(stages)] for x in "kv"}
+    turn = [Barrier(1), Barrier(1)]
+    turns_taken = [0, 0]
+    stage = {x: [None] * stages for x in "kv"}
+    in_flight = []
+
+    def load(x, j):
+        full[x][j % stages].arrive_expect_tx(1)
+        in_flight.append((x, j))
+
+    def wait(bar, parity):
+        while not bar.completed(parity):
+            yield "blocked"
+
+    def read(x, j):
+        found = stage[x][j % stages]
+        assert found == j, f"read {x.upper()}({j}) from stage {j % stages}, found {x.upper()}({found})"
+
+    def math(c):
+        loader = c == 0 and not ws
+
+        def refill(x, j):  # the loader refills block j's stage with block j + stages
+            if loader and j + stages < n_blocks:
+                yield from wait(empty[x][j % stages], (j // stages) & 1)
+                load(x, j + stages)
+
+        phase = [0]
+
+        def take_turn():
+            if pingpong:
+                yield from wait(turn[c], phase[0])
+                phase[0] ^= 1
+                turns_taken[c] += 1
+
+        def pass_turn(last):
+            if pingpong and not (last and c == 1):
+                turn[1 - c].arrive()
+
+        if loader:
+            for j in range(min(stages, n_blocks)):
+                load("k", j)
+                load("v", j)
+        yield "sync"
+        if pingpong and c == 1 and n_blocks > 0:
+            turn[0].arrive()
+        if not overlap:
+            for j in range(n_blocks):
+                p = (j // stages) & 1
+                yield from wait(full["k"][j % stages], p)
+                read("k", j)
+                empty["k"][j % stages].arrive()
+                yield from wait(full["v"][j % stages], p)
+                read("v", j)
+                empty["v"][j % stages].arrive()
+                yield from refill("k", j)
+                yield from refill("v", j)
+            return
+        if n_blocks == 0:
+            return
+        yield from wait(full["k"][0], 0)
+        yield from take_turn()
+        read("k", 0)
+        pass_turn(False)
+        yield None
+        empty["k"][0].arrive()
+        if old_overlap_bug:
+            for j in range(1, n_blocks):  # refills of K(j) and V(j-1) at the end of iteration j
+                yield from wait(full["k"][j % stages], (j // stages) & 1)
+                read("k", j)
+                yield from wait(full["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
+                read("v", j - 1)
+                yield None
+                empty["k"][j % stages].arrive()
+                empty["v"][(j - 1) % stages].arrive()
+                yield from refill("k", j)
+                yield from refill("v", j - 1)
+        else:
+            for j in range(1, n_blocks):  # refills lag one block, right after the products are issued
+                yield from wait(full["k"][j % stages], (j // stages) & 1)
+                yield from wait(full["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
+                yield from take_turn()
+                read("k", j)
+                read("v", j - 1)
+                pass_turn(False)
+                yield from refill("k", j - 1)
+                if j >= 2:
+                    yield from refill("v", j - 2)
+                yield None
+                empty["k"][j % stages].arrive()
+                yield None
+                empty["v"][(j - 1) % stages].arrive()
+        last = n_blocks - 1
+        yield from wait(full["v"][last % stages], (last // stages) & 1)
+        yield from take_turn()
+        read("v", last)
+        pass_turn(True)
+        empty["v"][last % stages].arrive()
+
+    def producer():
+        for j in range(min(stages, n_blocks)):
+            load("k", j)
+            load("v", j)
+        yield "sync"
+        for j in range(stages, n_blocks):
+            r = j - stages
+            yield from wait(empty["k"][r % stages], (r // stages) & 1)
+            load("k", j)
+            yield from wait(empty["v"][r % stages], (r // stages) & 1)
+            load("v", j)
+
+    procs = {"wg0": math(0), "wg1": math(1)}
+    if ws:
+        procs["producer"] = producer()
+    at_sync, finished = set(), set()
+    for _ in range(200000):
+        if len(finished) == len(procs):
+            break
+        if in_flight and rnd.random() < 0.5:  # TMA lands one load
+            x, j = in_flight.pop(rnd.randrange(len(in_flight)))
+            stage[x][j % stages] = j
+            full[x][j % stages].complete_tx(1)
+        runnable = [k for k in procs if k not in finished and k not in at_sync]
+        if not runnable:
+            at_sync.clear()  # everyone reached __syncthreads
+            continue
+        rnd.shuffle(runnable)
+        before, progressed = Barrier.events, False
+        for k in runnable:
+            try:
+                r = next(procs[k])
+            except StopIteration:
+                finished.add(k)
+                progressed = True
+                break
+            except AssertionError as e:
+                return f"{k}: {e}"
+            if r == "sync":
+                at_sync.add(k)
+            if r != "blocked":
+                progressed = True
+                break
+        if not progressed and not in_flight and Barrier.events == before:
+            return "deadlock"
+    else:
+        return "no progress in 200000 steps"
+    if any(turn[c].phase != turns_taken[c] for c in (0, 1)):
+        return f"turn phases completed {[b.phase for b in turn]} != turns taken {turns_taken}"
+    return "ok"
+
+
+def main():
+    failures = 0
+    for schedule in ("serial", "overlap", "pingpong", "ws", "ws-pingpong"):
+        for stages in (2, 3):
+            for n_blocks in range(0, 9):
+                for seed in range(120):
+                    result = run(stages, n_blocks, schedule, seed)
+                    if result != "ok":
+                        print(f"FAIL {schedule}, {stages} stages, {n_blocks} blocks, seed {seed}: {result}")
+                        failures += 1
+                        break
+        print(f"{'ok  ' if not failures else '    '} {schedule}")
+    # The model must be able to fail: the loop that hung on the H100 deadlocks once n > stages.
+    old = [run(2, 3, "overlap", seed, old_overlap_bug=True) for seed in range(20)]
+    if not all(r == "deadlock" for r in old):
+        print(f"FAIL the old overlap loop (no refill of K stage 0) should deadlock at 3 blocks: {set(old)}")
+        failures += 1
+    else:
+        print("ok   the old overlap loop deadlocks, as it did on the H100")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
