@@ -8,7 +8,8 @@
 //     16 x 1 x 30 x 52 latent (390 tokens): the bf16 run (official map, attention `auto`) is
 //     finite and within 5e-2 relative of the fp32 run with `reference` attention. A gross-error
 //     check (head layout, masking, NaN in the fused paths): the same model cut to 6 layers measured
-//     5.4e-3 on the CPU, and the bf16 error grows with depth.
+//     5.4e-3 on the CPU, and the bf16 error grows with depth. The same check for every gallop
+//     attention kernel the device runs (by name, so the whole-model plumbing is covered too).
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -43,11 +44,17 @@ class NoTf32 {
 };
 
 at::Tensor run_with(WanModel& model, const gallop::testing::dit::Inputs& in, at::ScalarType dtype,
-                    gallop::kernels::AttentionBackend backend) {
+                    const gallop::kernels::AttentionOptions& attention) {
   ForwardOptions options;
   options.compute_dtype = dtype;
-  options.attention.backend = backend;
+  options.attention = attention;
   return model->forward(in.x, in.t, in.context, in.clip_fea, in.y, options).cpu();
+}
+at::Tensor run_with(WanModel& model, const gallop::testing::dit::Inputs& in, at::ScalarType dtype,
+                    gallop::kernels::AttentionBackend backend) {
+  gallop::kernels::AttentionOptions attention;
+  attention.backend = backend;
+  return run_with(model, in, dtype, attention);
 }
 
 }  // namespace
@@ -117,4 +124,15 @@ TEST(WanModelGpu, RealT2V13BShapes) {
   EXPECT_REL_CLOSE(out, ref, 5e-2);
   std::cout << "[ measured ] gpu T2V-1.3B shapes: bf16 vs fp32 rel " << gallop::testing::relative_error(out, ref)
             << "\n";
+  // Every gallop attention kernel this device runs, in the whole model (head dim 128, 390 tokens).
+  for (auto kernel : gallop::kernels::attn::kAllGallopKernels) {
+    if (!gallop::kernels::gallop_kernel_available(kernel, at::kBFloat16, 128)) continue;
+    const auto attention = gallop::kernels::parse_attention_options(gallop::kernels::gallop_kernel_name(kernel));
+    SCOPED_TRACE(gallop::kernels::gallop_kernel_name(kernel));
+    const auto got = run_with(model, in, at::kBFloat16, attention);
+    EXPECT_TRUE(at::isfinite(got).all().item<bool>());
+    EXPECT_REL_CLOSE(got, ref, 5e-2);
+    std::cout << "[ measured ] gpu T2V-1.3B shapes, " << gallop::kernels::gallop_kernel_name(kernel)
+              << ": bf16 vs fp32 rel " << gallop::testing::relative_error(got, ref) << "\n";
+  }
 }
