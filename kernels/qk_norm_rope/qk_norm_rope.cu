@@ -26,6 +26,35 @@ namespace {
 
 constexpr int kMaxThreads = 512;
 
+// Position of token `row` in its sample's (frames, height, width) grid; false for padding tokens.
+__device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_t row, int (&pos)[3]) {
+  const int64_t b = row / p.len;
+  const int64_t l = row % p.len;
+  const int frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
+  pos[0] = pos[1] = pos[2] = 0;
+  if (l >= static_cast<int64_t>(frames) * height * width) return false;
+  pos[0] = static_cast<int>(l / (static_cast<int64_t>(height) * width));
+  pos[1] = static_cast<int>((l / width) % height);
+  pos[2] = static_cast<int>(l % width);
+  return true;
+}
+
+// (cos, sin) of the pair that starts at element `col` of a token row at grid position pos
+// (half = head_dim / 2, the table's row length).
+__device__ __forceinline__ double2 pair_angle(const QkNormRopeParams& p, int half, int col, const int (&pos)[3]) {
+  const int pair = (col % p.head_dim) / 2;
+  const int axis = pair < p.pairs_t ? 0 : (pair < p.pairs_t + p.pairs_h ? 1 : 2);
+  return __ldg(reinterpret_cast<const double2*>(p.freqs) + pos[axis] * half + pair);
+}
+
+// (a, b) -> (a·cos − b·sin, a·sin + b·cos) in float64, each product and sum rounded separately
+// (the official complex128 multiply), then to fp32.
+__device__ __forceinline__ void rotate_pair(double2 cs, float& a, float& b) {
+  const double x = a, y = b;
+  a = __double2float_rn(__dsub_rn(__dmul_rn(x, cs.x), __dmul_rn(y, cs.y)));
+  b = __double2float_rn(__dadd_rn(__dmul_rn(x, cs.y), __dmul_rn(y, cs.x)));
+}
+
 template <typename Tin, typename Tout, int kVecs>
 __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __grid_constant__ QkNormRopeParams p) {
   constexpr int G = vec::kGroup<Tin>;  // elements per 16-byte group (an even number: whole pairs)
@@ -51,17 +80,8 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
   const float mean_sq = __fmul_rn(vec::block_sum(sum, scratch), 1.f / static_cast<float>(p.dim));
   const float r = rsqrtf(__fadd_rn(mean_sq, p.eps));
 
-  // Position of this token in its sample's (frames, height, width) grid.
-  const int64_t b = row / p.len;
-  const int64_t l = row % p.len;
-  const int frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
-  const bool rotate = l < static_cast<int64_t>(frames) * height * width;
-  int pos[3] = {0, 0, 0};
-  if (rotate) {
-    pos[0] = static_cast<int>(l / (static_cast<int64_t>(height) * width));
-    pos[1] = static_cast<int>((l / width) % height);
-    pos[2] = static_cast<int>(l % width);
-  }
+  int pos[3];
+  const bool rotate = token_position(p, row, pos);
   const int half = p.head_dim / 2;
 
 #pragma unroll
@@ -74,31 +94,11 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
       for (int e = 0; e < G; ++e) y[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(v[i][e], r)), w[e]);
       if (rotate) {
 #pragma unroll
-        for (int e = 0; e < G; e += 2) {
-          const int pair = ((g * G + e) % p.head_dim) / 2;
-          const int axis = pair < p.pairs_t ? 0 : (pair < p.pairs_t + p.pairs_h ? 1 : 2);
-          const double2 cs = __ldg(reinterpret_cast<const double2*>(p.freqs) + pos[axis] * half + pair);
-          const double a = y[e], bb = y[e + 1];
-          y[e] = __double2float_rn(__dsub_rn(__dmul_rn(a, cs.x), __dmul_rn(bb, cs.y)));
-          y[e + 1] = __double2float_rn(__dadd_rn(__dmul_rn(a, cs.y), __dmul_rn(bb, cs.x)));
-        }
+        for (int e = 0; e < G; e += 2) rotate_pair(pair_angle(p, half, g * G + e, pos), y[e], y[e + 1]);
       }
       vec::store_group<Tout, G>(out + g * G, y);
     }
   }
-}
-
-// Position of token `row` in its sample's (frames, height, width) grid; false for padding tokens.
-__device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_t row, int (&pos)[3]) {
-  const int64_t b = row / p.len;
-  const int64_t l = row % p.len;
-  const int frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
-  pos[0] = pos[1] = pos[2] = 0;
-  if (l >= static_cast<int64_t>(frames) * height * width) return false;
-  pos[0] = static_cast<int>(l / (static_cast<int64_t>(height) * width));
-  pos[1] = static_cast<int>((l / width) % height);
-  pos[2] = static_cast<int>(l % width);
-  return true;
 }
 
 // The paired variant: one CTA per token row normalizes and rotates q and k together. Both rows'
@@ -160,16 +160,9 @@ __global__ void __launch_bounds__(kMaxThreads) qk_norm_rope_paired_kernel(const 
       if (rotate) {
 #pragma unroll
         for (int e = 0; e < G; e += 2) {
-          const int pair = ((g * G + e) % p.head_dim) / 2;
-          const int axis = pair < p.pairs_t ? 0 : (pair < p.pairs_t + p.pairs_h ? 1 : 2);
-          const double2 cs = __ldg(reinterpret_cast<const double2*>(p.freqs) + pos[axis] * half + pair);
-          double a = yq[e], bb = yq[e + 1];
-          yq[e] = __double2float_rn(__dsub_rn(__dmul_rn(a, cs.x), __dmul_rn(bb, cs.y)));
-          yq[e + 1] = __double2float_rn(__dadd_rn(__dmul_rn(a, cs.y), __dmul_rn(bb, cs.x)));
-          a = yk[e];
-          bb = yk[e + 1];
-          yk[e] = __double2float_rn(__dsub_rn(__dmul_rn(a, cs.x), __dmul_rn(bb, cs.y)));
-          yk[e + 1] = __double2float_rn(__dadd_rn(__dmul_rn(a, cs.y), __dmul_rn(bb, cs.x)));
+          const double2 cs = pair_angle(p, half, g * G + e, pos);  // one read for q and k
+          rotate_pair(cs, yq[e], yq[e + 1]);
+          rotate_pair(cs, yk[e], yk[e + 1]);
         }
       }
       vec::store_group<Tout, G>(oq + g * G, yq);
@@ -178,39 +171,34 @@ __global__ void __launch_bounds__(kMaxThreads) qk_norm_rope_paired_kernel(const 
   }
 }
 
+// One CTA per row (grid_y = 2: one per row and q/k), `vecs` groups per thread, the fewest warps
+// that cover the row.
+template <typename Kernel>
+cudaError_t launch_rows(Kernel kernel, const QkNormRopeParams& p, int groups, int vecs, unsigned grid_y,
+                        cudaStream_t stream) {
+  const int per_thread = (groups + vecs - 1) / vecs;
+  const int threads = ((per_thread + 31) / 32) * 32;
+  kernel<<<dim3(static_cast<unsigned>(p.rows), grid_y), threads, 0, stream>>>(p);
+  return cudaGetLastError();
+}
+
 template <typename Tin, typename Tout>
-cudaError_t launch_paired(const QkNormRopeParams& p, cudaStream_t stream) {
-  constexpr int G = vec::kGroup<Tin>;
-  const int groups = p.dim / G;
-  auto launch = [&](auto kernel, int vecs) {
-    const int per_thread = (groups + vecs - 1) / vecs;
-    const int threads = ((per_thread + 31) / 32) * 32;
-    kernel<<<dim3(static_cast<unsigned>(p.rows)), threads, 0, stream>>>(p);
-    return cudaGetLastError();
-  };
-  if (groups <= kMaxThreads) return launch(qk_norm_rope_paired_kernel<Tin, Tout, 1>, 1);
-  if (groups <= 2 * kMaxThreads) return launch(qk_norm_rope_paired_kernel<Tin, Tout, 2>, 2);
-  return launch(qk_norm_rope_paired_kernel<Tin, Tout, 4>, 4);  // the caller checked groups <= 4 x 512
+cudaError_t launch_paired(const QkNormRopeParams& p, int groups, cudaStream_t stream) {
+  if (groups <= kMaxThreads) return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 1>, p, groups, 1, 1, stream);
+  if (groups <= 2 * kMaxThreads) return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 2>, p, groups, 2, 1, stream);
+  return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 4>, p, groups, 4, 1, stream);  // groups <= 4 x 512
 }
 
 template <typename Tin, typename Tout>
 cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
   // The paired kernel holds twice the row per thread: rows wider than 4 groups per thread (dim >
   // 16384 in bf16) take the per-tensor kernel.
-  if (p.kernel == QkNormRopeKernel::kPaired && p.dim / vec::kGroup<Tin> <= 4 * kMaxThreads)
-    return launch_paired<Tin, Tout>(p, stream);
-  constexpr int G = vec::kGroup<Tin>;
-  const int groups = p.dim / G;
-  auto launch = [&](auto kernel, int vecs) {
-    const int per_thread = (groups + vecs - 1) / vecs;
-    const int threads = ((per_thread + 31) / 32) * 32;
-    kernel<<<dim3(static_cast<unsigned>(p.rows), 2), threads, 0, stream>>>(p);
-    return cudaGetLastError();
-  };
-  if (groups <= kMaxThreads) return launch(qk_norm_rope_kernel<Tin, Tout, 1>, 1);
-  if (groups <= 2 * kMaxThreads) return launch(qk_norm_rope_kernel<Tin, Tout, 2>, 2);
-  if (groups <= 4 * kMaxThreads) return launch(qk_norm_rope_kernel<Tin, Tout, 4>, 4);
-  if (groups <= 8 * kMaxThreads) return launch(qk_norm_rope_kernel<Tin, Tout, 8>, 8);
+  const int groups = p.dim / vec::kGroup<Tin>;
+  if (p.kernel == QkNormRopeKernel::kPaired && groups <= 4 * kMaxThreads) return launch_paired<Tin, Tout>(p, groups, stream);
+  if (groups <= kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 1>, p, groups, 1, 2, stream);
+  if (groups <= 2 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 2>, p, groups, 2, 2, stream);
+  if (groups <= 4 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 4>, p, groups, 4, 2, stream);
+  if (groups <= 8 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 8>, p, groups, 8, 2, stream);
   return cudaErrorInvalidValue;
 }
 
