@@ -1,5 +1,8 @@
-// Backend choice shared by the fused memory-bound kernels (modulation, qk_norm_rope).
+// Backend and row-schedule choices shared by the fused memory-bound kernels (modulation,
+// qk_norm_rope). Plain enums: the .cu parameter structs see them too.
 #pragma once
+
+#include <cstdint>
 
 namespace gallop::kernels {
 
@@ -7,6 +10,14 @@ enum class FusedBackend {
   Auto,       // the fused CUDA kernel when it applies (CUDA tensors, dtypes, alignment), else the reference
   Reference,  // ATen ops in the official order
   Cuda,       // the fused CUDA kernel, or std::invalid_argument when it does not apply (tests, bench)
+};
+
+// How the row-wise CUDA kernels (layer_norm_modulate, qk_norm_rope) spread token rows over CTAs
+// (kernels/common/rows.cuh). Results are bit-identical: the same threads per row and the same
+// reduction order either way.
+enum class RowSchedule : int32_t {
+  kPerRow = 0,    // one CTA per row (the schedule measured first)
+  kStaged = 1,  // a resident grid; each CTA keeps its next rows in flight into shared memory (cp.async)
 };
 
 }  // namespace gallop::kernels

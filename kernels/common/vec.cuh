@@ -37,13 +37,45 @@ __device__ __forceinline__ float round_through(float v) {
   return to_float<T>(from_float<T>(v));
 }
 
+// One group as it sits in memory (one 16-byte read-only access; p must be 16-byte aligned). Kernels
+// that keep a row in registers hold it this way: a 16-bit row then takes half the registers that
+// its fp32 values would, and widening to fp32 (unpack) is exact, so it can be repeated at each use.
+template <typename T>
+__device__ __forceinline__ uint4 load_raw(const T* p) {
+  return __ldg(reinterpret_cast<const uint4*>(p));
+}
+
+// Element e of a raw group as 32-bit words: word w = e * sizeof(T) / 4.
+__device__ __forceinline__ uint32_t word(const uint4& raw, int w) {
+  return w == 0 ? raw.x : w == 1 ? raw.y : w == 2 ? raw.z : raw.w;
+}
+
+// Element e (compile-time after unrolling) of a raw group, widened to fp32 with integer operations
+// on the words (a 16-bit element is the low or high half of a word; little-endian), so that the
+// group stays four 32-bit registers instead of being split into halves.
+template <typename T>
+__device__ __forceinline__ float element(const uint4& raw, int e) {
+  if constexpr (std::is_same_v<T, float>) {
+    return __uint_as_float(word(raw, e));
+  } else {
+    const uint32_t w = word(raw, e / 2);
+    const unsigned short bits = static_cast<unsigned short>(e % 2 == 0 ? (w & 0xffffu) : (w >> 16));
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) return __uint_as_float(static_cast<uint32_t>(bits) << 16);
+    else return __half2float(__ushort_as_half(bits));
+  }
+}
+
+// The kGroup<T> elements of a raw group, widened to fp32 (exact).
+template <typename T>
+__device__ __forceinline__ void unpack(const uint4& raw, float (&out)[kGroup<T>]) {
+#pragma unroll
+  for (int i = 0; i < kGroup<T>; ++i) out[i] = element<T>(raw, i);
+}
+
 // Loads N = 16 / sizeof(T) elements (one 16-byte access; p must be 16-byte aligned).
 template <typename T>
 __device__ __forceinline__ void load_group(const T* p, float (&out)[kGroup<T>]) {
-  const uint4 raw = __ldg(reinterpret_cast<const uint4*>(p));
-  const T* e = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-  for (int i = 0; i < kGroup<T>; ++i) out[i] = to_float<T>(e[i]);
+  unpack<T>(load_raw(p), out);
 }
 
 // Loads N fp32 values (N a multiple of 4; p 16-byte aligned).
@@ -60,20 +92,41 @@ __device__ __forceinline__ void load_floats(const float* p, float (&out)[N]) {
   }
 }
 
-// Stores N values as T (N * sizeof(T) a multiple of 8 bytes; p aligned to that access width).
+// Two values rounded to T (nearest even) and packed into one 32-bit word, a in the low half (the
+// lower address); for T = float, only a, as its bits.
+template <typename T>
+__device__ __forceinline__ uint32_t pack_word(float a, float b) {
+  if constexpr (std::is_same_v<T, float>) {
+    return __float_as_uint(a);
+  } else {
+    const uint32_t lo = std::is_same_v<T, __nv_bfloat16> ? __bfloat16_as_ushort(__float2bfloat16_rn(a))
+                                                         : __half_as_ushort(__float2half_rn(a));
+    const uint32_t hi = std::is_same_v<T, __nv_bfloat16> ? __bfloat16_as_ushort(__float2bfloat16_rn(b))
+                                                         : __half_as_ushort(__float2half_rn(b));
+    return lo | (hi << 16);
+  }
+}
+
+// Stores N values as T (N * sizeof(T) a multiple of 8 bytes; p aligned to that access width), built
+// from packed words in registers (16-byte stores, or 8-byte ones for a 16-bit T with N = 4).
 template <typename T, int N>
 __device__ __forceinline__ void store_group(T* p, const float (&in)[N]) {
-  constexpr int kBytes = N * static_cast<int>(sizeof(T));
-  static_assert(kBytes % 8 == 0, "whole 8-byte accesses");
-  alignas(16) T tmp[N];
+  constexpr int kPer = std::is_same_v<T, float> ? 1 : 2;  // elements per word
+  constexpr int kWords = N / kPer;
+  static_assert(N % kPer == 0 && kWords % 2 == 0, "whole 8-byte accesses");
+  uint32_t w[kWords];
 #pragma unroll
-  for (int i = 0; i < N; ++i) tmp[i] = from_float<T>(in[i]);
-  if constexpr (kBytes % 16 == 0) {
+  for (int i = 0; i < kWords; ++i) {
+    if constexpr (kPer == 2) w[i] = pack_word<T>(in[2 * i], in[2 * i + 1]);
+    else w[i] = pack_word<T>(in[i], 0.f);
+  }
+  if constexpr (kWords % 4 == 0) {
 #pragma unroll
-    for (int i = 0; i < kBytes / 16; ++i) reinterpret_cast<uint4*>(p)[i] = reinterpret_cast<const uint4*>(tmp)[i];
+    for (int i = 0; i < kWords / 4; ++i)
+      reinterpret_cast<uint4*>(p)[i] = make_uint4(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
   } else {
 #pragma unroll
-    for (int i = 0; i < kBytes / 8; ++i) reinterpret_cast<uint2*>(p)[i] = reinterpret_cast<const uint2*>(tmp)[i];
+    for (int i = 0; i < kWords / 2; ++i) reinterpret_cast<uint2*>(p)[i] = make_uint2(w[2 * i], w[2 * i + 1]);
   }
 }
 

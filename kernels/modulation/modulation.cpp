@@ -78,7 +78,8 @@ at::Tensor layer_norm_modulate_reference(const at::Tensor& x, const at::Tensor& 
 }
 
 at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
-                               std::optional<at::ScalarType> out_dtype, FusedBackend backend) {
+                               std::optional<at::ScalarType> out_dtype, FusedBackend backend,
+                               [[maybe_unused]] RowSchedule schedule) {
   check_modulation("layer_norm_modulate", x, shift);
   check_modulation("layer_norm_modulate", x, scale);
 #if defined(GALLOP_HAVE_CUDA)
@@ -105,6 +106,7 @@ at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, con
       p.eps = static_cast<float>(eps);
       p.x_type = element_kind(x.scalar_type());
       p.out_type = element_kind(odt);
+      p.schedule = schedule;
       if (out.numel() == 0) return out;
       C10_CUDA_CHECK(mod::launch_layer_norm_modulate(p, at::cuda::getCurrentCUDAStream()));
       C10_CUDA_KERNEL_LAUNCH_CHECK();

@@ -6,12 +6,14 @@
 //     variance here are a two-pass block sum, ATen uses Welford).
 //   gated_residual: x + y * gate in fp32 (y * gate rounded, then the add): bit-identical to ATen.
 //
-// Layout: rows of `dim` contiguous elements with a row stride. layer_norm_modulate runs one CTA
-// per row; the row lives in registers (kVecs 16-byte groups per thread, blockDim = the groups /
-// kVecs rounded up to a warp), so x is read once. gated_residual is a flat elementwise pass over
+// Layout: rows of `dim` contiguous elements with a row stride. layer_norm_modulate gives each row
+// one CTA, one after another in a resident grid or one CTA per row (RowSchedule, rows.cuh; same
+// results); the row lives in registers as loaded (kVecs 16-byte groups per thread, blockDim = the
+// groups / kVecs rounded up to a warp), so x is read once. gated_residual is a flat elementwise pass over
 // groups of 8 elements. Build: ARCHS 80 90a (plain CUDA; nothing arch-specific).
 #include <cuda_runtime.h>
 
+#include "kernels/common/rows.cuh"
 #include "kernels/common/vec.cuh"
 #include "kernels/modulation/modulation_cuda.h"
 
@@ -21,78 +23,101 @@ namespace {
 
 constexpr int kMaxThreads = 512;
 
-template <typename Tin, typename Tout, int kVecs>
+// One CTA per row (kStaged false) or a resident grid walking the rows through a shared-memory ring
+// (kStaged true, rows.cuh).
+template <typename Tin, typename Tout, int kVecs, bool kStaged>
 __global__ void __launch_bounds__(kMaxThreads, 1) layer_norm_modulate_kernel(const LayerNormModulateParams p) {
   constexpr int G = vec::kGroup<Tin>;
+  using Regs = rows::RawGroups<kVecs>;
   __shared__ float scratch[32];
-  const int64_t row = blockIdx.x;
-  const int64_t b = row / p.len;
-  const int64_t l = row % p.len;
-  const Tin* x = static_cast<const Tin*>(p.x) + row * p.x_row_stride;
-  Tout* out = static_cast<Tout*>(p.out) + row * p.out_row_stride;
-  const float* shift = p.shift + b * p.shift_batch_stride + l * p.shift_row_stride;
-  const float* scale = p.scale + b * p.scale_batch_stride + l * p.scale_row_stride;
+  extern __shared__ uint4 ring[];  // staged schedule only
+  const Tin* x = static_cast<const Tin*>(p.x);
   const int groups = p.dim / G;
 
-  float v[kVecs][G];
-  float sum = 0.f;
+  rows::for_each_row<kStaged, Regs>(
+      p.rows, groups, ring, rows::stage_bytes(1, kVecs, blockDim.x) / 16,
+      [&](int64_t row, Regs& regs) { rows::load_row<Tin>(x + row * p.x_row_stride, groups, regs); },
+      [&](int64_t row, uint4* stage) { rows::stage_row<Tin, kVecs, 1>(x + row * p.x_row_stride, groups, stage); },
+      [&](int64_t row, const Regs& regs) {
+        const int64_t b = row / p.len;
+        const int64_t l = row % p.len;
+        float sum = 0.f;
 #pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      vec::load_group<Tin>(x + g * G, v[i]);
+        for (int i = 0; i < kVecs; ++i) {
+          if (static_cast<int>(threadIdx.x) + i * static_cast<int>(blockDim.x) < groups) {
+            float v[G];
+            vec::unpack<Tin>(regs.g[0][i], v);
 #pragma unroll
-      for (int e = 0; e < G; ++e) sum += v[i][e];
-    }
-  }
-  const float mean = vec::block_sum(sum, scratch) / static_cast<float>(p.dim);
-  float sq = 0.f;
+            for (int e = 0; e < G; ++e) sum += v[e];
+          }
+        }
+        const float mean = vec::block_sum(sum, scratch) / static_cast<float>(p.dim);
+        float sq = 0.f;
 #pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
+        for (int i = 0; i < kVecs; ++i) {
+          if (static_cast<int>(threadIdx.x) + i * static_cast<int>(blockDim.x) < groups) {
+            float v[G];
+            vec::unpack<Tin>(regs.g[0][i], v);
 #pragma unroll
-      for (int e = 0; e < G; ++e) {
-        const float d = v[i][e] - mean;
-        sq = fmaf(d, d, sq);
-      }
-    }
-  }
-  const float var = vec::block_sum(sq, scratch) / static_cast<float>(p.dim);
-  const float rstd = rsqrtf(__fadd_rn(var, p.eps));
+            for (int e = 0; e < G; ++e) {
+              const float d = v[e] - mean;
+              sq = fmaf(d, d, sq);
+            }
+          }
+        }
+        const float var = vec::block_sum(sq, scratch) / static_cast<float>(p.dim);
+        const float rstd = rsqrtf(__fadd_rn(var, p.eps));
 
+        const float* shift = p.shift + b * p.shift_batch_stride + l * p.shift_row_stride;
+        const float* scale = p.scale + b * p.scale_batch_stride + l * p.scale_row_stride;
+        Tout* out = static_cast<Tout*>(p.out) + row * p.out_row_stride;
 #pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      float sh[G], sc[G], y[G];
-      vec::load_floats<G>(shift + g * G, sh);
-      vec::load_floats<G>(scale + g * G, sc);
+        for (int i = 0; i < kVecs; ++i) {
+          const int g = threadIdx.x + i * blockDim.x;
+          if (g < groups) {
+            float v[G], sh[G], sc[G], y[G];
+            vec::unpack<Tin>(regs.g[0][i], v);
+            vec::load_floats<G>(shift + g * G, sh);
+            vec::load_floats<G>(scale + g * G, sc);
 #pragma unroll
-      for (int e = 0; e < G; ++e) {
-        const float h = vec::round_through<Tin>(__fmul_rn(rstd, __fsub_rn(v[i][e], mean)));
-        y[e] = __fadd_rn(__fmul_rn(h, __fadd_rn(1.f, sc[e])), sh[e]);
-      }
-      vec::store_group<Tout, G>(out + g * G, y);
-    }
-  }
+            for (int e = 0; e < G; ++e) {
+              const float h = vec::round_through<Tin>(__fmul_rn(rstd, __fsub_rn(v[e], mean)));
+              y[e] = __fadd_rn(__fmul_rn(h, __fadd_rn(1.f, sc[e])), sh[e]);
+            }
+            vec::store_group<Tout, G>(out + g * G, y);
+          }
+        }
+      });
 }
 
 template <typename Tin, typename Tout>
 cudaError_t launch_ln(const LayerNormModulateParams& p, cudaStream_t stream) {
   constexpr int G = vec::kGroup<Tin>;
   const int groups = p.dim / G;
-  auto launch = [&](auto kernel, int vecs) {
+  // One CTA per row, or the staged schedule (resident grid) where its shared-memory ring fits.
+  auto launch = [&](auto staged_kernel, auto per_row_kernel, int vecs) {
     const int per_thread = (groups + vecs - 1) / vecs;
     const int threads = ((per_thread + 31) / 32) * 32;
-    kernel<<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(p);
+    const int stage = rows::stage_bytes(1, vecs, threads);
+    if (p.schedule == RowSchedule::kStaged && rows::staged_fits(stage)) {
+      const int smem = rows::kStages * stage;
+      unsigned grid = 0;
+      const cudaError_t err = rows::resident_grid(staged_kernel, threads, smem, 1, p.rows, grid);
+      if (err != cudaSuccess) return err;
+      staged_kernel<<<grid, threads, smem, stream>>>(p);
+    } else {
+      per_row_kernel<<<static_cast<unsigned>(p.rows), threads, 0, stream>>>(p);
+    }
     return cudaGetLastError();
   };
+#define GALLOP_LN_LAUNCH(VECS) \
+  launch(layer_norm_modulate_kernel<Tin, Tout, VECS, true>, layer_norm_modulate_kernel<Tin, Tout, VECS, false>, VECS)
   // The fewest groups per thread that keeps the block within kMaxThreads.
-  if (groups <= kMaxThreads) return launch(layer_norm_modulate_kernel<Tin, Tout, 1>, 1);
-  if (groups <= 2 * kMaxThreads) return launch(layer_norm_modulate_kernel<Tin, Tout, 2>, 2);
-  if (groups <= 4 * kMaxThreads) return launch(layer_norm_modulate_kernel<Tin, Tout, 4>, 4);
-  if (groups <= 8 * kMaxThreads) return launch(layer_norm_modulate_kernel<Tin, Tout, 8>, 8);
+  if (groups <= kMaxThreads) return GALLOP_LN_LAUNCH(1);
+  if (groups <= 2 * kMaxThreads) return GALLOP_LN_LAUNCH(2);
+  if (groups <= 4 * kMaxThreads) return GALLOP_LN_LAUNCH(4);
+  if (groups <= 8 * kMaxThreads) return GALLOP_LN_LAUNCH(8);
+#undef GALLOP_LN_LAUNCH
   return cudaErrorInvalidValue;
 }
 

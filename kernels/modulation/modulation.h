@@ -15,10 +15,12 @@ namespace gallop::kernels {
 // h = LayerNorm(x) without affine (eps, computed in fp32, rounded back to x's dtype), then in fp32
 // h * (1 + scale) + shift. x [B, L, C] (fp32, bf16 or fp16); shift and scale fp32, [B, C],
 // [B, 1, C] or [B, L, C]. Result [B, L, C] in out_dtype (default fp32, as the official code; bf16
-// fuses the cast that the next Linear's autocast would do, with identical values).
+// fuses the cast that the next Linear's autocast would do, with identical values). `schedule`:
+// how the CUDA kernel spreads rows over CTAs (bit-identical results; fused_backend.h).
 at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale,
                                double eps = 1e-6, std::optional<at::ScalarType> out_dtype = std::nullopt,
-                               FusedBackend backend = FusedBackend::Auto);
+                               FusedBackend backend = FusedBackend::Auto,
+                               RowSchedule schedule = RowSchedule::kPerRow);
 at::Tensor layer_norm_modulate_reference(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale,
                                          double eps = 1e-6, std::optional<at::ScalarType> out_dtype = std::nullopt);
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/common/element_type.h"
+#include "kernels/common/fused_backend.h"
 
 namespace gallop::kernels::mod {
 
@@ -24,6 +25,7 @@ struct LayerNormModulateParams {
   float eps = 1e-6f;
   ElementKind x_type = ElementKind::kFloat32;
   ElementKind out_type = ElementKind::kFloat32;
+  RowSchedule schedule = RowSchedule::kPerRow;
 };
 
 // out = x + y * gate, in fp32 (out is fp32; it may alias x when x is fp32).

@@ -168,6 +168,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
       p.rows = q.size(0) * q.size(1);
       p.len = q.size(1);
       p.dim = static_cast<int32_t>(dim);
+      p.inv_dim = 1.f / static_cast<float>(dim);
       p.head_dim = static_cast<int32_t>(dim / heads);
       const auto split = pair_split(dim / heads);
       p.pairs_t = static_cast<int32_t>(split.t);
@@ -181,6 +182,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
       p.in_type = element_kind(q.scalar_type());
       p.out_type = element_kind(options.out_dtype);
       p.kernel = options.paired_kernel ? rope::QkNormRopeKernel::kPaired : rope::QkNormRopeKernel::kPerTensor;
+      p.schedule = options.row_schedule;
       if (out_q.numel() > 0) {
         C10_CUDA_CHECK(rope::launch_qk_norm_rope(p, at::cuda::getCurrentCUDAStream()));
         C10_CUDA_KERNEL_LAUNCH_CHECK();

@@ -2,7 +2,9 @@
 // k in the attention layout [B, L, H, D] (= [B, L, dim] in memory).
 //
 // Per token row, in the official op order:
-//   r  = rsqrt(mean(x²) + eps)                 fp32 (mean = sum · (1/dim), as ATen's mean)
+//   r  = rsqrt(mean(x²) + eps)                 fp32 (mean = sum · (1/dim), as ATen's mean; 1/dim comes
+//                                              from the host: a device division calls a subroutine,
+//                                              and values live across the call went to the stack)
 //   y  = round_to_input_dtype(x · r) · weight  fp32 (`.type_as(x) * weight`, weight fp32)
 //   rotated pairs (a, b) = (y[2p], y[2p+1]) of each head, in float64:
 //        (a·cos − b·sin, a·sin + b·cos)          each product and sum rounded separately
@@ -12,11 +14,15 @@
 // pairs and the column index for the rest (the table's [t | h | w] split).
 //
 // Two kernels with bit-identical results (QkNormRopeKernel): one CTA per (row, q-or-k), or one CTA
-// per row doing q and k together (positions, angles and the block reduction shared). The row stays
-// in registers (kVecs 16-byte groups per thread); the reduction order of mean(x²) differs from
-// ATen's, so results can differ from the ATen path by a rounding of r. Build: ARCHS 80 90a.
+// per row doing q and k together (positions, angles and the block reduction shared); each in both
+// row schedules of rows.cuh (one CTA per row, or a resident grid that keeps its next rows in flight
+// into a shared-memory ring), again bit-identical. A thread holds its groups of the row in
+// registers as loaded (kVecs 16-byte groups, widened to fp32 at each use); the reduction order of
+// mean(x²) differs from ATen's, so results can differ from the ATen path by a rounding of r.
+// Build: ARCHS 80 90a.
 #include <cuda_runtime.h>
 
+#include "kernels/common/rows.cuh"
 #include "kernels/common/vec.cuh"
 #include "kernels/qk_norm_rope/qk_norm_rope_cuda.h"
 
@@ -27,15 +33,20 @@ namespace {
 constexpr int kMaxThreads = 512;
 
 // Position of token `row` in its sample's (frames, height, width) grid; false for padding tokens.
+// 32-bit divisions (rows < 2^31 is a launch precondition): a 64-bit division is a subroutine call,
+// and values live across a call go to the stack (they did in the staged paired kernel).
 __device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_t row, int (&pos)[3]) {
-  const int64_t b = row / p.len;
-  const int64_t l = row % p.len;
-  const int frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
+  const uint32_t r = static_cast<uint32_t>(row), len = static_cast<uint32_t>(p.len);
+  const uint32_t b = r / len, l = r - b * len;
+  const uint32_t frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
   pos[0] = pos[1] = pos[2] = 0;
-  if (l >= static_cast<int64_t>(frames) * height * width) return false;
-  pos[0] = static_cast<int>(l / (static_cast<int64_t>(height) * width));
-  pos[1] = static_cast<int>((l / width) % height);
-  pos[2] = static_cast<int>(l % width);
+  if (static_cast<uint64_t>(l) >= static_cast<uint64_t>(frames) * height * width) return false;
+  const uint32_t plane = height * width;  // <= l < 2^31 here
+  const uint32_t f = l / plane, in_plane = l - f * plane;
+  const uint32_t i = in_plane / width;
+  pos[0] = static_cast<int>(f);
+  pos[1] = static_cast<int>(i);
+  pos[2] = static_cast<int>(in_plane - i * width);
   return true;
 }
 
@@ -43,8 +54,10 @@ __device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_
 // (half = head_dim / 2, the table's row length).
 __device__ __forceinline__ double2 pair_angle(const QkNormRopeParams& p, int half, int col, const int (&pos)[3]) {
   const int pair = (col % p.head_dim) / 2;
-  const int axis = pair < p.pairs_t ? 0 : (pair < p.pairs_t + p.pairs_h ? 1 : 2);
-  return __ldg(reinterpret_cast<const double2*>(p.freqs) + pos[axis] * half + pair);
+  // Selects, not pos[axis]: a run-time index would put pos in local memory (it did in the staged
+  // kernels' row loop; rows_sass_test.py checks).
+  const int at = pair < p.pairs_t ? pos[0] : (pair < p.pairs_t + p.pairs_h ? pos[1] : pos[2]);
+  return __ldg(reinterpret_cast<const double2*>(p.freqs) + at * half + pair);
 }
 
 // (a, b) -> (a·cos − b·sin, a·sin + b·cos) in float64, each product and sum rounded separately
@@ -55,138 +68,162 @@ __device__ __forceinline__ void rotate_pair(double2 cs, float& a, float& b) {
   b = __double2float_rn(__dadd_rn(__dmul_rn(x, cs.y), __dmul_rn(y, cs.x)));
 }
 
-template <typename Tin, typename Tout, int kVecs>
-__global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __grid_constant__ QkNormRopeParams p) {
-  constexpr int G = vec::kGroup<Tin>;  // elements per 16-byte group (an even number: whole pairs)
-  __shared__ float scratch[32];
-  const int which = blockIdx.y;  // 0 = q, 1 = k
-  const int64_t row = blockIdx.x;
-  const Tin* x = static_cast<const Tin*>(p.x[which]) + row * p.x_row_stride[which];
-  Tout* out = static_cast<Tout*>(p.out[which]) + row * p.out_row_stride[which];
-  const float* weight = p.weight[which];
-  const int groups = p.dim / G;
-
-  float v[kVecs][G];
+// Sum of squares of this thread's groups of a raw row, in the order of the first kernel version
+// (group by group, element by element, one fma each).
+template <typename Tin, int kVecs>
+__device__ __forceinline__ float sum_squares(const uint4 (&raw)[kVecs], int groups) {
+  constexpr int G = vec::kGroup<Tin>;
   float sum = 0.f;
 #pragma unroll
   for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      vec::load_group<Tin>(x + g * G, v[i]);
+    if (static_cast<int>(threadIdx.x) + i * static_cast<int>(blockDim.x) < groups) {
+      float v[G];
+      vec::unpack<Tin>(raw[i], v);
 #pragma unroll
-      for (int e = 0; e < G; ++e) sum = fmaf(v[i][e], v[i][e], sum);
+      for (int e = 0; e < G; ++e) sum = fmaf(v[e], v[e], sum);
     }
   }
-  const float mean_sq = __fmul_rn(vec::block_sum(sum, scratch), 1.f / static_cast<float>(p.dim));
-  const float r = rsqrtf(__fadd_rn(mean_sq, p.eps));
+  return sum;
+}
 
-  int pos[3];
-  const bool rotate = token_position(p, row, pos);
+// y = round_to_input_dtype(x · r) · weight for one group (fp32, each product rounded).
+template <typename Tin>
+__device__ __forceinline__ void normalize_group(const uint4& raw, float r, const float* weight, int g,
+                                                float (&y)[vec::kGroup<Tin>]) {
+  constexpr int G = vec::kGroup<Tin>;
+  float v[G], w[G];
+  vec::unpack<Tin>(raw, v);
+  vec::load_floats<G>(weight + g * G, w);
+#pragma unroll
+  for (int e = 0; e < G; ++e) y[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(v[e], r)), w[e]);
+}
+
+// One CTA per (row, q-or-k) (kStaged false), or a resident grid walking the rows through a
+// shared-memory ring (kStaged true, rows.cuh); blockIdx.y picks q (0) or k (1).
+template <typename Tin, typename Tout, int kVecs, bool kStaged>
+__global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __grid_constant__ QkNormRopeParams p) {
+  constexpr int G = vec::kGroup<Tin>;  // elements per 16-byte group (an even number: whole pairs)
+  using Regs = rows::RawGroups<kVecs>;
+  __shared__ float scratch[32];
+  extern __shared__ uint4 ring[];  // staged schedule only
+  const int which = blockIdx.y;  // 0 = q, 1 = k
+  const Tin* x = static_cast<const Tin*>(p.x[which]);
+  const float* weight = p.weight[which];
+  const int groups = p.dim / G;
   const int half = p.head_dim / 2;
 
+  rows::for_each_row<kStaged, Regs>(
+      p.rows, groups, ring, rows::stage_bytes(1, kVecs, blockDim.x) / 16,
+      [&](int64_t row, Regs& regs) { rows::load_row<Tin>(x + row * p.x_row_stride[which], groups, regs); },
+      [&](int64_t row, uint4* stage) {
+        rows::stage_row<Tin, kVecs, 1>(x + row * p.x_row_stride[which], groups, stage);
+      },
+      [&](int64_t row, const Regs& regs) {
+        const float mean_sq = __fmul_rn(vec::block_sum(sum_squares<Tin>(regs.g[0], groups), scratch), p.inv_dim);
+        const float r = rsqrtf(__fadd_rn(mean_sq, p.eps));
+        int pos[3];
+        const bool rotate = token_position(p, row, pos);
+        Tout* out = static_cast<Tout*>(p.out[which]) + row * p.out_row_stride[which];
 #pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      float w[G], y[G];
-      vec::load_floats<G>(weight + g * G, w);
+        for (int i = 0; i < kVecs; ++i) {
+          const int g = threadIdx.x + i * blockDim.x;
+          if (g < groups) {
+            float y[G];
+            normalize_group<Tin>(regs.g[0][i], r, weight, g, y);
+            if (rotate) {
 #pragma unroll
-      for (int e = 0; e < G; ++e) y[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(v[i][e], r)), w[e]);
-      if (rotate) {
-#pragma unroll
-        for (int e = 0; e < G; e += 2) rotate_pair(pair_angle(p, half, g * G + e, pos), y[e], y[e + 1]);
-      }
-      vec::store_group<Tout, G>(out + g * G, y);
-    }
-  }
+              for (int e = 0; e < G; e += 2) rotate_pair(pair_angle(p, half, g * G + e, pos), y[e], y[e + 1]);
+            }
+            vec::store_group<Tout, G>(out + g * G, y);
+          }
+        }
+      });
 }
 
 // The paired variant: one CTA per token row normalizes and rotates q and k together. Both rows'
 // loads are in flight at once, the two sums of squares share one block reduction (block_sum2, the
 // same reduction order as block_sum, so every output is bit-identical to the per-tensor kernel's),
 // and each (cos, sin) pair and the token's position are read once for q and k instead of twice.
-template <typename Tin, typename Tout, int kVecs>
-__global__ void __launch_bounds__(kMaxThreads) qk_norm_rope_paired_kernel(const __grid_constant__ QkNormRopeParams p) {
+template <typename Tin, typename Tout, int kVecs, bool kStaged>
+__global__ void __launch_bounds__(kMaxThreads)
+    qk_norm_rope_paired_kernel(const __grid_constant__ QkNormRopeParams p) {
   constexpr int G = vec::kGroup<Tin>;
+  using Regs = rows::RawGroups<kVecs, 2>;  // g[0] = q, g[1] = k
   __shared__ float2 scratch[32];
-  const int64_t row = blockIdx.x;
-  const Tin* xq = static_cast<const Tin*>(p.x[0]) + row * p.x_row_stride[0];
-  const Tin* xk = static_cast<const Tin*>(p.x[1]) + row * p.x_row_stride[1];
-  Tout* oq = static_cast<Tout*>(p.out[0]) + row * p.out_row_stride[0];
-  Tout* ok = static_cast<Tout*>(p.out[1]) + row * p.out_row_stride[1];
+  extern __shared__ uint4 ring[];  // staged schedule only
+  const Tin* xq = static_cast<const Tin*>(p.x[0]);
+  const Tin* xk = static_cast<const Tin*>(p.x[1]);
   const int groups = p.dim / G;
-
-  float vq[kVecs][G], vk[kVecs][G];
-#pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      vec::load_group<Tin>(xq + g * G, vq[i]);
-      vec::load_group<Tin>(xk + g * G, vk[i]);
-    }
-  }
-  float sum_q = 0.f, sum_k = 0.f;
-#pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-#pragma unroll
-      for (int e = 0; e < G; ++e) {
-        sum_q = fmaf(vq[i][e], vq[i][e], sum_q);
-        sum_k = fmaf(vk[i][e], vk[i][e], sum_k);
-      }
-    }
-  }
-  const float2 total = vec::block_sum2(sum_q, sum_k, scratch);
-  const float inv_dim = 1.f / static_cast<float>(p.dim);
-  const float rq = rsqrtf(__fadd_rn(__fmul_rn(total.x, inv_dim), p.eps));
-  const float rk = rsqrtf(__fadd_rn(__fmul_rn(total.y, inv_dim), p.eps));
-
-  int pos[3];
-  const bool rotate = token_position(p, row, pos);
   const int half = p.head_dim / 2;
 
+  rows::for_each_row<kStaged, Regs>(
+      p.rows, groups, ring, rows::stage_bytes(2, kVecs, blockDim.x) / 16,
+      [&](int64_t row, Regs& regs) {
+        rows::load_row<Tin>(xq + row * p.x_row_stride[0], groups, regs, 0);
+        rows::load_row<Tin>(xk + row * p.x_row_stride[1], groups, regs, 1);
+      },
+      [&](int64_t row, uint4* stage) {
+        rows::stage_row<Tin, kVecs, 2>(xq + row * p.x_row_stride[0], groups, stage, 0);
+        rows::stage_row<Tin, kVecs, 2>(xk + row * p.x_row_stride[1], groups, stage, 1);
+      },
+      [&](int64_t row, const Regs& regs) {
+        const float2 total =
+            vec::block_sum2(sum_squares<Tin>(regs.g[0], groups), sum_squares<Tin>(regs.g[1], groups), scratch);
+        const float rq = rsqrtf(__fadd_rn(__fmul_rn(total.x, p.inv_dim), p.eps));
+        const float rk = rsqrtf(__fadd_rn(__fmul_rn(total.y, p.inv_dim), p.eps));
+        int pos[3];
+        const bool rotate = token_position(p, row, pos);
+        Tout* oq = static_cast<Tout*>(p.out[0]) + row * p.out_row_stride[0];
+        Tout* ok = static_cast<Tout*>(p.out[1]) + row * p.out_row_stride[1];
 #pragma unroll
-  for (int i = 0; i < kVecs; ++i) {
-    const int g = threadIdx.x + i * blockDim.x;
-    if (g < groups) {
-      float w[G], yq[G], yk[G];
-      vec::load_floats<G>(p.weight[0] + g * G, w);
+        for (int i = 0; i < kVecs; ++i) {
+          const int g = threadIdx.x + i * blockDim.x;
+          if (g < groups) {
+            float yq[G], yk[G];
+            normalize_group<Tin>(regs.g[0][i], rq, p.weight[0], g, yq);
+            normalize_group<Tin>(regs.g[1][i], rk, p.weight[1], g, yk);
+            if (rotate) {
 #pragma unroll
-      for (int e = 0; e < G; ++e) yq[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(vq[i][e], rq)), w[e]);
-      vec::load_floats<G>(p.weight[1] + g * G, w);
-#pragma unroll
-      for (int e = 0; e < G; ++e) yk[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(vk[i][e], rk)), w[e]);
-      if (rotate) {
-#pragma unroll
-        for (int e = 0; e < G; e += 2) {
-          const double2 cs = pair_angle(p, half, g * G + e, pos);  // one read for q and k
-          rotate_pair(cs, yq[e], yq[e + 1]);
-          rotate_pair(cs, yk[e], yk[e + 1]);
+              for (int e = 0; e < G; e += 2) {
+                const double2 cs = pair_angle(p, half, g * G + e, pos);  // one read for q and k
+                rotate_pair(cs, yq[e], yq[e + 1]);
+                rotate_pair(cs, yk[e], yk[e + 1]);
+              }
+            }
+            vec::store_group<Tout, G>(oq + g * G, yq);
+            vec::store_group<Tout, G>(ok + g * G, yk);
+          }
         }
-      }
-      vec::store_group<Tout, G>(oq + g * G, yq);
-      vec::store_group<Tout, G>(ok + g * G, yk);
-    }
-  }
+      });
 }
 
-// One CTA per row (grid_y = 2: one per row and q/k), `vecs` groups per thread, the fewest warps
-// that cover the row.
-template <typename Kernel>
-cudaError_t launch_rows(Kernel kernel, const QkNormRopeParams& p, int groups, int vecs, unsigned grid_y,
+// `vecs` groups per thread, the fewest warps that cover the row; grid_y = 2 for one CTA per row and
+// q/k; kRows rows per stage (2 for the paired kernel). Per-row schedule: one CTA per row; staged:
+// the resident grid (rows.cuh).
+template <int kRows, typename Kernel>
+cudaError_t launch_rows(Kernel kernel, bool staged, const QkNormRopeParams& p, int groups, int vecs, unsigned grid_y,
                         cudaStream_t stream) {
   const int per_thread = (groups + vecs - 1) / vecs;
   const int threads = ((per_thread + 31) / 32) * 32;
-  kernel<<<dim3(static_cast<unsigned>(p.rows), grid_y), threads, 0, stream>>>(p);
+  unsigned grid_x = static_cast<unsigned>(p.rows);
+  int smem = 0;
+  if (staged) {
+    smem = rows::kStages * rows::stage_bytes(kRows, vecs, threads);
+    const cudaError_t err = rows::resident_grid(kernel, threads, smem, grid_y, p.rows, grid_x);
+    if (err != cudaSuccess) return err;
+  }
+  kernel<<<dim3(grid_x, grid_y), threads, smem, stream>>>(p);
   return cudaGetLastError();
 }
 
-template <typename Tin, typename Tout>
-cudaError_t launch_paired(const QkNormRopeParams& p, int groups, cudaStream_t stream) {
-  if (groups <= kMaxThreads) return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 1>, p, groups, 1, 1, stream);
-  if (groups <= 2 * kMaxThreads) return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 2>, p, groups, 2, 1, stream);
-  return launch_rows(qk_norm_rope_paired_kernel<Tin, Tout, 4>, p, groups, 4, 1, stream);  // groups <= 4 x 512
+// The staged schedule where its shared-memory ring fits the device, else the per-row one.
+template <int kRows, typename Staged, typename PerRow>
+cudaError_t launch_schedule(Staged staged, PerRow per_row, const QkNormRopeParams& p, int groups, int vecs,
+                            unsigned grid_y, cudaStream_t stream) {
+  const int threads = (((groups + vecs - 1) / vecs + 31) / 32) * 32;
+  if (p.schedule == RowSchedule::kStaged && rows::staged_fits(rows::stage_bytes(kRows, vecs, threads)))
+    return launch_rows<kRows>(staged, true, p, groups, vecs, grid_y, stream);
+  return launch_rows<kRows>(per_row, false, p, groups, vecs, grid_y, stream);
 }
 
 template <typename Tin, typename Tout>
@@ -194,11 +231,18 @@ cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
   // The paired kernel holds twice the row per thread: rows wider than 4 groups per thread (dim >
   // 16384 in bf16) take the per-tensor kernel.
   const int groups = p.dim / vec::kGroup<Tin>;
-  if (p.kernel == QkNormRopeKernel::kPaired && groups <= 4 * kMaxThreads) return launch_paired<Tin, Tout>(p, groups, stream);
-  if (groups <= kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 1>, p, groups, 1, 2, stream);
-  if (groups <= 2 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 2>, p, groups, 2, 2, stream);
-  if (groups <= 4 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 4>, p, groups, 4, 2, stream);
-  if (groups <= 8 * kMaxThreads) return launch_rows(qk_norm_rope_kernel<Tin, Tout, 8>, p, groups, 8, 2, stream);
+#define GALLOP_QK_LAUNCH(KERNEL, ROWS, VECS, GRID_Y) \
+  launch_schedule<ROWS>(KERNEL<Tin, Tout, VECS, true>, KERNEL<Tin, Tout, VECS, false>, p, groups, VECS, GRID_Y, stream)
+  if (p.kernel == QkNormRopeKernel::kPaired && groups <= 4 * kMaxThreads) {
+    if (groups <= kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 1, 1);
+    if (groups <= 2 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 2, 1);
+    return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 4, 1);
+  }
+  if (groups <= kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 1, 2);
+  if (groups <= 2 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 2, 2);
+  if (groups <= 4 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 4, 2);
+  if (groups <= 8 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 8, 2);
+#undef GALLOP_QK_LAUNCH
   return cudaErrorInvalidValue;
 }
 

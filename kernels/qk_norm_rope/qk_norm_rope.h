@@ -29,6 +29,8 @@ struct QkNormRopeOptions {
   // Which CUDA kernel (bit-identical results): false = one CTA per (token, q or k), the one measured
   // so far; true = one CTA per token for q and k together (tests and the benchmark compare both).
   bool paired_kernel = false;
+  // How the CUDA kernel spreads token rows over CTAs (bit-identical results; fused_backend.h).
+  RowSchedule row_schedule = RowSchedule::kPerRow;
 };
 
 // The official frequency table: complex128 [max_pos, head_dim / 2], the concatenation of the frame,

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/common/element_type.h"
+#include "kernels/common/fused_backend.h"
 
 namespace gallop::kernels::rope {
 
@@ -28,6 +29,7 @@ struct QkNormRopeParams {
   int64_t rows = 0;
   int64_t len = 0;  // tokens per batch sample
   int32_t dim = 0;
+  float inv_dim = 0.f;  // 1.f / dim (fp32, correctly rounded)
   int32_t head_dim = 0;
   int32_t pairs_t = 0;  // complex pairs of each head on the frame axis: [0, pairs_t)
   int32_t pairs_h = 0;  // on the height axis: [pairs_t, pairs_t + pairs_h); the rest on width
@@ -36,6 +38,7 @@ struct QkNormRopeParams {
   ElementKind in_type = ElementKind::kBFloat16;
   ElementKind out_type = ElementKind::kBFloat16;
   QkNormRopeKernel kernel = QkNormRopeKernel::kPerTensor;
+  RowSchedule schedule = RowSchedule::kPerRow;
 };
 
 }  // namespace gallop::kernels::rope

@@ -7,7 +7,9 @@
 // test also bounds the share of elements that differ from the ATen path (a different rounding of
 // LN(x) to bf16/fp16) at 2%. gated_residual: bit-identical to ATen (same two rounded operations),
 // out of place and in place, for every dtype pair. Shapes: Wan widths 1536 and 5120, odd token
-// counts, tiny and uneven widths, modulation per sample, broadcast [B, 1, C] and per token.
+// counts, tiny and uneven widths, modulation per sample, broadcast [B, 1, C] and per token. The
+// staged row schedule must give exactly the per-row schedule's output, also where each CTA walks
+// many rows (20000 rows) and with per-token modulation over two samples.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -33,7 +35,8 @@ struct LnShape {
 TEST(LayerNormModulateGpu, MatchesTheOfficialOpOrder) {
   GALLOP_SKIP_IF_NO_CUDA();
   const std::vector<LnShape> shapes = {{1, 1, 8, 0},     {2, 7, 64, 1},    {2, 33, 1536, 0}, {1, 1000, 1536, 1},
-                                       {2, 17, 5120, 0}, {1, 5, 2056, 2},  {3, 9, 4096, 2},  {1, 3, 12288, 0}};
+                                       {2, 17, 5120, 0}, {1, 5, 2056, 2},  {3, 9, 4096, 2},  {1, 3, 12288, 0},
+                                       {1, 20000, 1536, 1}, {2, 4099, 1536, 2}, {1, 3001, 5120, 0}};
   const std::vector<std::pair<at::ScalarType, at::ScalarType>> types = {
       {at::kBFloat16, at::kFloat}, {at::kFloat, at::kFloat}, {at::kHalf, at::kFloat},
       {at::kBFloat16, at::kBFloat16}, {at::kFloat, at::kBFloat16}};
@@ -53,6 +56,10 @@ TEST(LayerNormModulateGpu, MatchesTheOfficialOpOrder) {
       const auto got = layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda);
       const auto aten = layer_norm_modulate_reference(x, shift, scale, 1e-6, ot);
       ASSERT_EQ(got.scalar_type(), ot);
+      // The staged row schedule (resident grid, shared-memory ring) runs the same per-row code.
+      kt::poison_cuda_allocator(x.numel() * 4);
+      const auto staged = layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda, RowSchedule::kStaged);
+      EXPECT_TRUE(at::equal(staged, got)) << "staged schedule";
       // float64, no rounding anywhere.
       const auto xd = x.to(at::kDouble);
       const auto mean = xd.mean(-1, true);

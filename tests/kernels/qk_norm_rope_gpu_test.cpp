@@ -7,7 +7,9 @@
 // output dtype x max |out|. For a bf16 output the share of elements that differ from the ATen path
 // (the RMS reduction order can move a rounding) must stay under 2%. Shapes: Wan 1.3B and 14B
 // widths (12 x 128, 40 x 128), head dim 64, per-sample grids with padding tokens, bf16 and fp32
-// inputs, bf16 and fp32 outputs. The paired kernel variant must give exactly the same outputs.
+// inputs, bf16 and fp32 outputs. The paired kernel variant and the staged row schedule (each CTA
+// walks many rows through a shared-memory ring: 32760 rows on a grid of a few hundred CTAs) must
+// give exactly the same outputs.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -90,6 +92,17 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
         opts.paired_kernel = false;
         EXPECT_TRUE(at::equal(pq, gq)) << "paired kernel, q";
         EXPECT_TRUE(at::equal(pk, gk)) << "paired kernel, k";
+        // The staged row schedule (resident grid, shared-memory ring) runs the same per-row code.
+        opts.row_schedule = RowSchedule::kStaged;
+        for (bool paired : {false, true}) {
+          opts.paired_kernel = paired;
+          kt::poison_cuda_allocator(2 * q.numel() * 4);
+          auto [sq, sk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+          EXPECT_TRUE(at::equal(sq, gq)) << "staged schedule, q, paired=" << paired;
+          EXPECT_TRUE(at::equal(sk, gk)) << "staged schedule, k, paired=" << paired;
+        }
+        opts.row_schedule = RowSchedule::kPerRow;
+        opts.paired_kernel = false;
         opts.backend = FusedBackend::Reference;
         auto [aq, ak] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
         for (int which = 0; which < 2; ++which) {

@@ -138,9 +138,12 @@ if [ -x "$BENCH" ]; then
       --format=csv -lms 1000 > "$TMP/clocks.csv" 2>&1 &
     sampler_pid=$!
   fi
-  # One process for the libraries (+ ceilings and fused kernels), then one per gallop kernel
-  # (family and schedule), so that a kernel that kills its CUDA context costs only its own rows.
-  run_step bench-libraries 100 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --json "$TMP/bench_libraries.json"
+  # One process for the libraries (+ ceilings), one for the fused memory-bound kernels (both row
+  # schedules), then one per gallop attention kernel (family and schedule), so that a kernel that
+  # kills its CUDA context costs only its own rows.
+  run_step bench-libraries 90 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --no-fused \
+    --json "$TMP/bench_libraries.json"
+  run_step bench-fused 60 "$OUT/bench.log" "$BENCH" --no-attention --no-ceilings --json "$TMP/bench_fused.json"
   for schedule in serial overlap pingpong ws ws-pingpong ws-n176 ws-pingpong-n176; do
     run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
       --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptxas_report  # noqa: E402
 
 STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", "pack-deps": "build.log", "configure": "build.log",
-             "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log",
+             "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log", "bench-fused": "bench.log",
              "bench-gallop-sm80": "bench.log", "bench-gallop-sm90-serial": "bench.log",
              "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
              "bench-gallop-sm90-ws": "bench.log", "bench-gallop-sm90-ws-pingpong": "bench.log",
@@ -159,8 +159,9 @@ def bench_table(bench):
     for r in bench["fused"]:
         row = {"kernel": r.get("kernel"), "types": r.get("types")}
         if "gbps" in r:
-            row.update(ms=round(r["ms_median"], 3), gbps=round(r["gbps"]), pct_peak=round(r["pct_peak"], 1),
-                       aten_ms=round(r["aten_ms"], 3), speedup_vs_aten=round(r["speedup_vs_aten"], 2))
+            row.update(ms=round(r["ms_median"], 3), gbps=round(r["gbps"]), pct_peak=round(r["pct_peak"], 1))
+            if "aten_ms" in r:
+                row.update(aten_ms=round(r["aten_ms"], 3), speedup_vs_aten=round(r["speedup_vs_aten"], 2))
         else:
             row["error"] = r.get("error", "?")
         fused.append(row)

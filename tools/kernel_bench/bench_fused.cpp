@@ -1,8 +1,9 @@
 // Memory-bound kernel timings of gallop_kernel_bench: the fused modulation and q/k norm + RoPE
-// kernels against their ATen paths, at the Wan 14B 720p size (75600 tokens x 5120), reported as
-// GB/s by the bytes each must move (every input read once, every output written once) and as a
-// share of the card's peak bandwidth. L2 (50 MB on an H100) is flushed before every timed run;
-// the tensors are 0.4 to 1.5 GB, far larger anyway.
+// kernels (each row schedule and variant) against their ATen paths, at the Wan 14B 720p size
+// (75600 tokens x 5120) and the 1.3B 480p size (32760 x 1536), reported as GB/s by the bytes each
+// must move (every input read once, every output written once) and as a share of the card's peak
+// bandwidth. L2 (50 MB on an H100) is flushed before every timed run; the tensors are 0.1 to
+// 1.5 GB, larger anyway.
 #include "tools/kernel_bench/bench_cases.h"
 
 #include <cuda_runtime_api.h>
@@ -10,6 +11,8 @@
 #include <functional>
 #include <iostream>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "kernels/modulation/modulation.h"
 #include "kernels/qk_norm_rope/qk_norm_rope.h"
@@ -23,82 +26,114 @@ at::Tensor randn_cuda(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed
   return at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kCUDA, dtype);
 }
 
-void add_row(nlohmann::json& rows, const std::string& kernel, const std::string& types, double bytes,
-             const std::function<void()>& fused, const std::function<void()>& aten, const BenchOptions& opt,
-             double peak_gbps) {
-  nlohmann::json row = {{"kernel", kernel}, {"types", types}, {"bytes", bytes}};
+// One row per variant of a kernel (name suffix, call), each timed against the same ATen path (timed
+// once: it is the slow side).
+using Variants = std::vector<std::pair<std::string, std::function<void()>>>;
+
+void add_rows(nlohmann::json& rows, const std::string& kernel, const std::string& types, double bytes,
+              const Variants& variants, const std::function<void()>& aten, const BenchOptions& opt,
+              double peak_gbps) {
+  double aten_ms = -1.0;
   try {
-    const auto t = time_cuda(fused, opt.iters, opt.budget_s, true);
-    const auto a = time_cuda(aten, opt.iters > 0 ? std::min(opt.iters, 5) : 3, opt.budget_s, true);
-    row["ms_median"] = t.median_ms;
-    row["ms_min"] = t.min_ms;
-    row["iters"] = t.iters;
-    row["gbps"] = bytes / (t.median_ms * 1e-3) / 1e9;
-    row["pct_peak"] = 100.0 * row["gbps"].get<double>() / peak_gbps;
-    row["aten_ms"] = a.median_ms;
-    row["speedup_vs_aten"] = a.median_ms / t.median_ms;
+    aten_ms = time_cuda(aten, opt.iters > 0 ? std::min(opt.iters, 5) : 3, opt.budget_s, true).median_ms;
   } catch (const std::exception& e) {
-    row["error"] = std::string(e.what()).substr(0, 400);
+    std::cerr << "[bench] " << kernel << " (" << types << "): ATen path failed: " << e.what() << "\n";
     (void)cudaGetLastError();
   }
-  std::cerr << "[bench] " << kernel << " (" << types << "): "
-            << (row.contains("gbps") ? std::to_string(row["gbps"].get<double>()) + " GB/s"
-                                     : row.value("error", std::string("?")))
-            << "\n";
-  rows.push_back(row);
+  for (const auto& [suffix, fused] : variants) {
+    const std::string name = kernel + suffix;
+    nlohmann::json row = {{"kernel", name}, {"types", types}, {"bytes", bytes}};
+    try {
+      const auto t = time_cuda(fused, opt.iters, opt.budget_s, true);
+      row["ms_median"] = t.median_ms;
+      row["ms_min"] = t.min_ms;
+      row["iters"] = t.iters;
+      row["gbps"] = bytes / (t.median_ms * 1e-3) / 1e9;
+      row["pct_peak"] = 100.0 * row["gbps"].get<double>() / peak_gbps;
+      if (aten_ms > 0) {
+        row["aten_ms"] = aten_ms;
+        row["speedup_vs_aten"] = aten_ms / t.median_ms;
+      }
+    } catch (const std::exception& e) {
+      row["error"] = std::string(e.what()).substr(0, 400);
+      (void)cudaGetLastError();
+    }
+    std::cerr << "[bench] " << name << " (" << types << "): "
+              << (row.contains("gbps") ? std::to_string(row["gbps"].get<double>()) + " GB/s"
+                                       : row.value("error", std::string("?")))
+              << "\n";
+    rows.push_back(row);
+  }
 }
 
 }  // namespace
 
 nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
   using kernels::FusedBackend;
+  using kernels::RowSchedule;
   nlohmann::json rows = nlohmann::json::array();
-  const int64_t L = opt.quick ? 32760 : 75600, C = 5120, heads = 40;
-  const double n = static_cast<double>(L) * C;
-  const std::string shape = "[1, " + std::to_string(L) + ", 5120]";
-
-  {  // LayerNorm + modulation: block 0 reads a bf16 stream, later blocks an fp32 one.
-    const auto shift = randn_cuda({1, C}, at::kFloat, 2);
-    const auto scale = randn_cuda({1, C}, at::kFloat, 3);
-    for (auto [xt, ot, name] : {std::tuple{at::kBFloat16, at::kFloat, "x bf16 -> fp32"},
-                                std::tuple{at::kFloat, at::kBFloat16, "x fp32 -> bf16"},
-                                std::tuple{at::kFloat, at::kFloat, "x fp32 -> fp32"}}) {
-      const auto x = randn_cuda({1, L, C}, xt, 1);
-      const double bytes = n * (at::elementSize(xt) + at::elementSize(ot));
-      add_row(
-          rows, "layer_norm_modulate", std::string(name) + " " + shape, bytes,
-          [&] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda); },
-          [&] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Reference); }, opt, peak_gbps);
+  struct Size {
+    int64_t len, dim, heads;
+    kernels::RopeGrid grid;  // a latent grid of len tokens
+  };
+  // Wan 14B at 720p, and Wan 1.3B at 480p (its rows are a third as wide: fewer bytes per CTA).
+  const std::vector<Size> sizes = opt.quick ? std::vector<Size>{{32760, 5120, 40, {21, 30, 52}}}
+                                            : std::vector<Size>{{75600, 5120, 40, {21, 45, 80}},
+                                                                {32760, 1536, 12, {21, 30, 52}}};
+  for (const auto& z : sizes) {
+    const int64_t L = z.len, C = z.dim;
+    const double n = static_cast<double>(L) * C;
+    const std::string shape = "[1, " + std::to_string(L) + ", " + std::to_string(C) + "]";
+    {  // LayerNorm + modulation: block 0 reads a bf16 stream, later blocks an fp32 one.
+      const auto shift = randn_cuda({1, C}, at::kFloat, 2);
+      const auto scale = randn_cuda({1, C}, at::kFloat, 3);
+      for (auto [xt, ot, name] : {std::tuple{at::kBFloat16, at::kFloat, "x bf16 -> fp32"},
+                                  std::tuple{at::kFloat, at::kBFloat16, "x fp32 -> bf16"},
+                                  std::tuple{at::kFloat, at::kFloat, "x fp32 -> fp32"}}) {
+        const auto x = randn_cuda({1, L, C}, xt, 1);
+        const double bytes = n * (at::elementSize(xt) + at::elementSize(ot));
+        auto run = [&, ot = ot](RowSchedule s) {
+          return [&, ot, s] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda, s); };
+        };
+        add_rows(rows, "layer_norm_modulate", std::string(name) + " " + shape, bytes,
+                 {{"", run(RowSchedule::kPerRow)}, {"-staged", run(RowSchedule::kStaged)}},
+                 [&, ot = ot] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Reference); },
+                 opt, peak_gbps);
+      }
     }
-  }
-  {  // Gated residual, in place on the fp32 stream.
-    auto x = randn_cuda({1, L, C}, at::kFloat, 4);
-    const auto y = randn_cuda({1, L, C}, at::kBFloat16, 5);
-    const auto gate = randn_cuda({1, C}, at::kFloat, 6);
-    add_row(
-        rows, "gated_residual", "x fp32 += y bf16 * gate, " + shape, n * (4 + 2 + 4),
-        [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Cuda); },
-        [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Reference); }, opt, peak_gbps);
-  }
-  {  // q/k RMSNorm + RoPE, bf16 in and out (the grid that gives L tokens: 21 x 45 x 80 or 21 x 30 x 52).
-    const auto q = randn_cuda({1, L, C}, at::kBFloat16, 7);
-    const auto k = randn_cuda({1, L, C}, at::kBFloat16, 8);
-    const auto w = randn_cuda({C}, at::kFloat, 9);
-    const auto freqs = kernels::rope_freqs_table(128, 1024, 10000.0, at::kCUDA);
-    const std::vector<kernels::RopeGrid> grid = {L == 75600 ? kernels::RopeGrid{21, 45, 80} : kernels::RopeGrid{21, 30, 52}};
-    kernels::QkNormRopeOptions fused, aten;
-    fused.backend = FusedBackend::Cuda;
-    aten.backend = FusedBackend::Reference;
-    add_row(
-        rows, "qk_norm_rope", "q, k bf16 -> bf16, 40 heads x 128, " + shape, n * 2 * (2 + 2),
-        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, fused); },
-        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, aten); }, opt, peak_gbps);
-    kernels::QkNormRopeOptions paired = fused;
-    paired.paired_kernel = true;
-    add_row(
-        rows, "qk_norm_rope-paired", "q, k bf16 -> bf16, 40 heads x 128, " + shape, n * 2 * (2 + 2),
-        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, paired); },
-        [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, heads, aten); }, opt, peak_gbps);
+    {  // Gated residual, in place on the fp32 stream.
+      auto x = randn_cuda({1, L, C}, at::kFloat, 4);
+      const auto y = randn_cuda({1, L, C}, at::kBFloat16, 5);
+      const auto gate = randn_cuda({1, C}, at::kFloat, 6);
+      add_rows(rows, "gated_residual", "x fp32 += y bf16 * gate, " + shape, n * (4 + 2 + 4),
+               {{"", [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Cuda); }}},
+               [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Reference); }, opt, peak_gbps);
+    }
+    {  // q/k RMSNorm + RoPE, bf16 in and out.
+      const auto q = randn_cuda({1, L, C}, at::kBFloat16, 7);
+      const auto k = randn_cuda({1, L, C}, at::kBFloat16, 8);
+      const auto w = randn_cuda({C}, at::kFloat, 9);
+      const auto freqs = kernels::rope_freqs_table(C / z.heads, 1024, 10000.0, at::kCUDA);
+      const std::vector<kernels::RopeGrid> grid = {z.grid};
+      auto run = [&](bool paired, RowSchedule s) {
+        kernels::QkNormRopeOptions o;
+        o.backend = FusedBackend::Cuda;
+        o.paired_kernel = paired;
+        o.row_schedule = s;
+        return [&, o] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, z.heads, o); };
+      };
+      kernels::QkNormRopeOptions aten;
+      aten.backend = FusedBackend::Reference;
+      add_rows(rows, "qk_norm_rope",
+               "q, k bf16 -> bf16, " + std::to_string(z.heads) + " heads x " + std::to_string(C / z.heads) + ", " +
+                   shape,
+               n * 2 * (2 + 2),
+               {{"", run(false, RowSchedule::kPerRow)},
+                {"-paired", run(true, RowSchedule::kPerRow)},
+                {"-staged", run(false, RowSchedule::kStaged)},
+                {"-paired-staged", run(true, RowSchedule::kStaged)}},
+               [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, z.heads, aten); }, opt, peak_gbps);
+    }
   }
   return rows;
 }

@@ -77,14 +77,14 @@ void print_table(const nlohmann::json& doc) {
   }
   if (doc.contains("fused")) {
     std::printf("\nfused memory-bound kernels (L2 flushed; GB/s by bytes moved)\n");
-    std::printf("%-20s %-48s %9s %8s %7s %9s %8s\n", "kernel", "types", "ms", "GB/s", "% peak", "ATen ms", "speedup");
+    std::printf("%-28s %-48s %9s %8s %7s %9s %8s\n", "kernel", "types", "ms", "GB/s", "% peak", "ATen ms", "speedup");
     for (const auto& r : doc["fused"]) {
       if (r.contains("gbps"))
-        std::printf("%-20s %-48s %9.3f %8.0f %6.1f%% %9.3f %7.2fx\n", r["kernel"].get<std::string>().c_str(),
+        std::printf("%-28s %-48s %9.3f %8.0f %6.1f%% %9.3f %7.2fx\n", r["kernel"].get<std::string>().c_str(),
                     r["types"].get<std::string>().c_str(), r["ms_median"].get<double>(), r["gbps"].get<double>(),
-                    r["pct_peak"].get<double>(), r["aten_ms"].get<double>(), r["speedup_vs_aten"].get<double>());
+                    r["pct_peak"].get<double>(), r.value("aten_ms", 0.0), r.value("speedup_vs_aten", 0.0));
       else
-        std::printf("%-20s %-48s   %s\n", r["kernel"].get<std::string>().c_str(), r["types"].get<std::string>().c_str(),
+        std::printf("%-28s %-48s   %s\n", r["kernel"].get<std::string>().c_str(), r["types"].get<std::string>().c_str(),
                     r.value("error", std::string("?")).c_str());
     }
   }
