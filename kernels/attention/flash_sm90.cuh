@@ -150,7 +150,8 @@ __device__ __forceinline__ void softmax_block(float (&s)[kBlockN / 2], SoftmaxSt
 #pragma unroll
     for (int i = 0; i < kBlockN / 8; ++i) mx = fmaxf(mx, fmaxf(s[4 * i + 2 * r], s[4 * i + 2 * r + 1]));
     mx = ptx::quad_max(mx);  // finite: every block holds at least one valid key
-    correction[r] = ptx90::exp2_ftz((st.row_max[r] - mx) * scale_log2);
+    // Exactly 1 when the max did not move (rescale_o then skips the warp's O rescale).
+    correction[r] = mx == st.row_max[r] ? 1.f : ptx90::exp2_ftz((st.row_max[r] - mx) * scale_log2);
     st.row_max[r] = mx;
     const float max_scaled = mx * scale_log2;
     float sum = 0.f;
@@ -179,8 +180,13 @@ __device__ __forceinline__ void convert_p(const float (&s)[kBlockN / 2], uint32_
   }
 }
 
+// Scales O by the correction factors. When no row of the warp changed its max in this block (all
+// factors exactly 1: after the first blocks of a long row, the common case) the warp skips the
+// kHeadDim / 2 multiplies: a warp-uniform branch, so a skipped rescale costs no issue slots, and
+// the result is the same either way.
 template <int kHeadDim>
 __device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float (&correction)[2]) {
+  if (!__any_sync(0xffffffffu, correction[0] != 1.f || correction[1] != 1.f)) return;
 #pragma unroll
   for (int i = 0; i < kHeadDim / 8; ++i) {
     o[4 * i + 0] *= correction[0];
