@@ -16,7 +16,9 @@ flash_sm90_*.cu.o:
     in flight (WARPGROUP.DEPBAR.LE gsb0, 0x1) and the next full wait (0x0) there are at least
     block_n / 2 MUFU.EX2, i.e. the whole softmax of one block (each thread holds block_n / 2
     scores; block_n is the kernel's template argument);
-  - serial schedule: no wait that leaves a group in flight (its products never overlap).
+  - serial schedule: no wait that leaves a group in flight (its products never overlap);
+  - every schedule: the O rescale is behind a warp-uniform branch (VOTE.ANY, a predicated BRA,
+    then the run of FMULs), so that warps whose row maxima did not move skip it.
 
 Needs cuobjdump and nvdisasm (CUDA toolkit, or the PyPI wheels nvidia-cuda-cuobjdump and
 nvidia-cuda-nvdisasm that tools/setup.sh installs into .venv). Exit status: 0 all checks pass,
@@ -86,6 +88,24 @@ def check_function(name, ins):
     hgmma = [i for i in ins if i.startswith("HGMMA")]
     if hgmma and all("gsb0" in i for i in hgmma):
         failures.append(f"all {len(hgmma)} HGMMA instructions end their own group: ptxas serialized the wgmmas")
+    # The O rescale sits behind a warp-uniform branch (VOTE.ANY, then a predicated BRA over at least
+    # head_dim / 2 >= 32 FMULs) so that a warp whose maxima did not move skips it; if-converted
+    # (predicated) multiplies would cost their issue slots every block.
+    skippable = False
+    for k, i in enumerate(ins):
+        if not i.startswith("VOTE.ANY"):
+            continue
+        for j in range(k + 1, min(k + 200, len(ins))):
+            if re.match(r"@!?P\d+\s+BRA\b", ins[j]):
+                fmul = 0
+                for n in ins[j + 1 : j + 200]:
+                    if not n.startswith("FMUL"):
+                        break
+                    fmul += 1
+                skippable = skippable or fmul >= 32
+                break
+    if not skippable:
+        failures.append("the O rescale is not behind a VOTE.ANY branch (a run of >= 32 FMULs after it)")
     partial = [k for k, i in enumerate(ins) if "WARPGROUP.DEPBAR.LE gsb0, 0x1" in i]
     if schedule.startswith("serial"):
         if partial:
