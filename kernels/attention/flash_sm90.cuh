@@ -235,7 +235,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   const int m_block = blockIdx.x;
   const int head = blockIdx.y;
   const int batch = blockIdx.z;
-  const int warpgroup = threadIdx.x / 128;
+  // Read through a shuffle from lane 0, so that ptxas knows it is warp-uniform and keeps what is
+  // derived from it (the Q descriptor) in uniform registers instead of moving it there per wgmma.
+  const int warpgroup = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
   // Math warpgroup index: rows [64 * consumer, 64 * consumer + 64) of the tile (-1: the producer).
   const int consumer = kWs ? warpgroup - 1 : warpgroup;
   const int tid = threadIdx.x % 128;
@@ -329,17 +331,19 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     ptx90::setmaxnreg_inc<kMathRegs>();
   }
 
-  // ---- wgmma operand descriptors ----
+  // ---- wgmma operand descriptors: one per operand, advanced per k-step and stage ----
+  static_assert(Layout::kTotal + kSwizzleAtomBytes <= 256 * 1024, "advance_desc needs operands below 256 KB");
+  const uint64_t q_desc = ptx90::make_smem_desc(sQ + consumer * 64 * kSwizzleRowBytes, 16, kSwizzleAtomBytes);
+  const uint64_t k_desc = ptx90::make_smem_desc(sK(0), 16, kSwizzleAtomBytes);
+  const uint64_t v_desc = ptx90::make_smem_desc(sV(0), kBlockN * kSwizzleRowBytes, kSwizzleAtomBytes);
   auto desc_q = [&](int ks) {
-    return ptx90::make_smem_desc(sQ + (ks / 4) * kBlockM * kSwizzleRowBytes + consumer * 64 * kSwizzleRowBytes +
-                                     (ks % 4) * 32,
-                                 16, kSwizzleAtomBytes);
+    return ptx90::advance_desc(q_desc, (ks / 4) * kBlockM * kSwizzleRowBytes + (ks % 4) * 32);
   };
-  auto desc_k = [&](int s, int ks) {
-    return ptx90::make_smem_desc(sK(s) + (ks / 4) * kBlockN * kSwizzleRowBytes + (ks % 4) * 32, 16, kSwizzleAtomBytes);
+  auto desc_k = [&](uint64_t stage_desc, int ks) {  // stage_desc: k_desc advanced to the stage
+    return ptx90::advance_desc(stage_desc, (ks / 4) * kBlockN * kSwizzleRowBytes + (ks % 4) * 32);
   };
-  auto desc_v = [&](int s, int kk) {
-    return ptx90::make_smem_desc(sV(s) + kk * 16 * kSwizzleRowBytes, kBlockN * kSwizzleRowBytes, kSwizzleAtomBytes);
+  auto desc_v = [&](uint64_t stage_desc, int kk) {
+    return ptx90::advance_desc(stage_desc, kk * 16 * kSwizzleRowBytes);
   };
   auto release = [&](uint32_t bar) {
     __syncwarp();
@@ -363,9 +367,10 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     __syncwarp();
     fence_array(s);
     ptx90::wgmma_fence();
+    const uint64_t stage_desc = ptx90::advance_desc(k_desc, stage * Layout::kKVBytes);
 #pragma unroll
     for (int ks = 0; ks < kHeadDim / 16; ++ks)
-      ptx90::wgmma_ss<T, kBlockN>(s, desc_q(ks), desc_k(stage, ks), ks > 0 ? 1 : 0);
+      ptx90::wgmma_ss<T, kBlockN>(s, desc_q(ks), desc_k(stage_desc, ks), ks > 0 ? 1 : 0);
     ptx90::wgmma_commit();
   };
   auto issue_pv = [&](int stage) {
@@ -373,8 +378,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     fence_array(o);
     fence_array(pf);
     ptx90::wgmma_fence();
+    const uint64_t stage_desc = ptx90::advance_desc(v_desc, stage * Layout::kKVBytes);
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) ptx90::wgmma_rs<T, kHeadDim>(o, pf[kk], desc_v(stage, kk), 1);
+    for (int kk = 0; kk < kBlockN / 16; ++kk) ptx90::wgmma_rs<T, kHeadDim>(o, pf[kk], desc_v(stage_desc, kk), 1);
     ptx90::wgmma_commit();
   };
 

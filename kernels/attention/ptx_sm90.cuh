@@ -153,4 +153,14 @@ __device__ __forceinline__ uint64_t make_smem_desc(uint32_t smem_addr, uint32_t 
   return desc;
 }
 
+// The descriptor of the operand `offset_bytes` (a multiple of 16) further into shared memory than
+// the one `desc` describes. Only the start-address field changes, and it never carries out of its
+// 14 bits while the operand lies below 256 KB (every shared address does), so this is one 32-bit
+// add on the low word, where make_smem_desc costs a shift, masks and moves per operand. The
+// kernels build one descriptor per operand outside the loop and advance it per k-step and stage.
+__device__ __forceinline__ uint64_t advance_desc(uint64_t desc, uint32_t offset_bytes) {
+  const uint32_t lo = static_cast<uint32_t>(desc) + (offset_bytes >> 4);
+  return (desc & 0xFFFFFFFF00000000ull) | lo;
+}
+
 }  // namespace gallop::kernels::attn::ptx90
