@@ -9,13 +9,31 @@ the winner is the verified gallop kernel with the best worst-case ratio to cuDNN
 that key length; it gets a row only where it beats cuDNN on every one of them (else `auto` stays on
 cuDNN there). Rows cover key-length ranges split halfway (geometrically) between measured lengths.
 Prints the C++ rows on standard output and the per-shape comparison on standard error; prints no
-rows (and says so) when no gallop kernel won anywhere.
+rows (and says so) when no gallop kernel won anywhere. Also prints, on standard error, the fused
+kernels' variants (row schedules, paired q/k) side by side, fastest first.
 """
 import argparse
 import datetime
 import json
 import math
 import sys
+
+
+def report_fused(rows):
+    """Standard error: the fused kernels' variants side by side (row schedules, paired q/k), per
+    kernel and tensor size, fastest first: what decides RowSchedule's and the paired kernel's
+    defaults (kernels/common/fused_backend.h, kernels/qk_norm_rope/qk_norm_rope.h)."""
+    groups = {}
+    for r in rows:
+        if "gbps" not in r:
+            continue
+        base, _, variant = r["kernel"].partition("-")
+        groups.setdefault((base, r["types"]), []).append((variant or "per-row", r["pct_peak"], r["gbps"]))
+    if groups:
+        print("fused kernels, % of peak bandwidth (fastest first):", file=sys.stderr)
+    for (base, types), variants in sorted(groups.items()):
+        ranked = sorted(variants, key=lambda v: -v[2])
+        print(f"  {base} [{types}]: " + ", ".join(f"{v} {pct:.1f}%" for v, pct, _ in ranked), file=sys.stderr)
 
 
 def main():
@@ -54,6 +72,7 @@ def main():
         if best and best[1] > 1.0:
             sh = min(shapes, key=lambda x: best[2][x] / cudnn[x])
             winners[len_k] = (best[0], best[2][sh], cudnn[sh], sh)
+    report_fused(s.get("fused", []))
     if not winners:
         print("// no gallop kernel beat cuDNN on any measured key length: kAttentionTuning stays empty")
         return 0
