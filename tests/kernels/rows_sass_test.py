@@ -23,7 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sass_schedule_test import SKIP, find_tool  # noqa: E402
+from sass_schedule_test import SKIP, disassembler, functions  # noqa: E402
 
 ROWS_CUH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "kernels", "common", "rows.cuh")
 KERNELS = ("layer_norm_modulate_kernel", "qk_norm_rope_kernel", "qk_norm_rope_paired_kernel", "gated_residual_kernel")
@@ -35,20 +35,6 @@ def stages():
     if not m:
         raise SystemExit("rows_sass_test: kStages not found in " + ROWS_CUH)
     return int(m.group(1))
-
-
-def functions(sass):
-    """{mangled name: [(address, instruction text)]} from cuobjdump -sass output of one arch."""
-    out = {}
-    for chunk in re.split(r"\n\s*Function : ", sass)[1:]:
-        name = chunk.split("\n", 1)[0].strip()
-        ins = []
-        for line in chunk.split("\n"):
-            m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;", line)
-            if m:
-                ins.append((int(m.group(1), 16), m.group(2)))
-        out[name] = ins
-    return out
 
 
 def staged_flag(name):
@@ -107,13 +93,10 @@ def main(argv):
     if not objects:
         print("SKIPPED: this build has no CUDA objects of the row-wise kernels (GALLOP_CUDA off)")
         return SKIP
-    cuobjdump, nvdisasm = find_tool("cuobjdump"), find_tool("nvdisasm")
-    if not cuobjdump or not nvdisasm:
-        print("SKIPPED: cuobjdump/nvdisasm not found (install the CUDA toolkit's, or pip install "
-              "nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
+    tools = disassembler()
+    if tools is None:
         return SKIP
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(nvdisasm) + os.pathsep + env.get("PATH", "")
+    cuobjdump, env = tools
     k_stages = stages()
     failed = checked = 0
     counts = {}
@@ -130,7 +113,7 @@ def main(argv):
                 print(f"FAIL {os.path.basename(obj)} {arch}: cuobjdump: {res.stderr.strip()}")
                 failed += 1
                 continue
-            funcs = {n: i for n, i in functions(res.stdout).items() if any(k in n for k in KERNELS)}
+            funcs = {n: i for n, i in functions(res.stdout, addresses=True).items() if any(k in n for k in KERNELS)}
             if not funcs:
                 print(f"FAIL {os.path.basename(obj)} {arch}: none of {', '.join(KERNELS)} in the SASS")
                 failed += 1

@@ -58,18 +58,31 @@ def find_tool(name):
     return None
 
 
-def functions(sass):
-    """{mangled name: [instruction text]} from cuobjdump -sass output."""
+def functions(sass, addresses=False):
+    """{mangled name: [instruction text]} from cuobjdump -sass output ([(address, text)] with
+    addresses=True)."""
     out = {}
     for chunk in re.split(r"\n\s*Function : ", sass)[1:]:
         name = chunk.split("\n", 1)[0].strip()
         ins = []
         for line in chunk.split("\n"):
-            m = re.match(r"\s+/\*[0-9a-f]{4,}\*/\s+(.*?)\s*;", line)
+            m = re.match(r"\s+/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;", line)
             if m:
-                ins.append(m.group(1))
+                ins.append((int(m.group(1), 16), m.group(2)) if addresses else m.group(2))
         out[name] = ins
     return out
+
+
+def disassembler():
+    """(cuobjdump, environment with nvdisasm on PATH), or None after printing why the test skips."""
+    cuobjdump, nvdisasm = find_tool("cuobjdump"), find_tool("nvdisasm")
+    if not cuobjdump or not nvdisasm:
+        print("SKIPPED: cuobjdump/nvdisasm not found (install the CUDA toolkit's, or pip install "
+              "nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
+        return None
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(nvdisasm) + os.pathsep + env.get("PATH", "")
+    return cuobjdump, env
 
 
 def check_function(name, ins):
@@ -147,13 +160,10 @@ def main(argv):
     if not objects:
         print("SKIPPED: this build has no sm_90a attention objects (GALLOP_CUDA off or 90a not in the archs)")
         return SKIP
-    cuobjdump, nvdisasm = find_tool("cuobjdump"), find_tool("nvdisasm")
-    if not cuobjdump or not nvdisasm:
-        print("SKIPPED: cuobjdump/nvdisasm not found (install the CUDA toolkit's, or pip install "
-              "nvidia-cuda-cuobjdump nvidia-cuda-nvdisasm)")
+    tools = disassembler()
+    if tools is None:
         return SKIP
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(nvdisasm) + os.pathsep + env.get("PATH", "")
+    cuobjdump, env = tools
     failed = 0
     checked = 0
     for obj in objects:
