@@ -6,11 +6,11 @@
 //     variance here are a two-pass block sum, ATen uses Welford).
 //   gated_residual: x + y * gate in fp32 (y * gate rounded, then the add): bit-identical to ATen.
 //
-// Layout: rows of `dim` contiguous elements with a row stride. layer_norm_modulate gives each row
-// one CTA, one after another in a resident grid or one CTA per row (RowSchedule, rows.cuh; same
-// results); the row lives in registers as loaded (kVecs 16-byte groups per thread, blockDim = the
-// groups / kVecs rounded up to a warp), so x is read once. gated_residual is a flat elementwise pass over
-// groups of 8 elements. Build: ARCHS 80 90a (plain CUDA; nothing arch-specific).
+// Layout: rows of `dim` contiguous elements with a row stride. layer_norm_modulate reduces each
+// row in one CTA: one CTA per row, or a resident grid whose CTAs walk the rows (RowSchedule,
+// rows.cuh; same results). The row lives in registers as loaded (kVecs 16-byte groups per thread,
+// blockDim = the groups / kVecs rounded up to a warp), so x is read once. gated_residual is a flat
+// elementwise pass over groups of 8 elements. Build: ARCHS 80 90a (plain CUDA).
 #include <cuda_runtime.h>
 
 #include "kernels/common/rows.cuh"
