@@ -2,7 +2,8 @@
 // token row with each thread owning kVecs 16-byte groups of it (group g = threadIdx.x + i *
 // blockDim.x), which it holds in registers as loaded (vec::load_raw) while it reduces, normalizes
 // and writes them. Two schedules (RowSchedule) run the same per-row code, so their results are
-// bit-identical:
+// bit-identical
+// (a third, narrow, changes only the launch shape):
 //   per-row  one CTA per row, loading into registers. The loads of a row are in flight only until
 //            its CTA first uses them, so the bytes in flight on an SM are at most (resident CTAs) x
 //            (row bytes), and the registers each thread needs bound the resident CTAs.
@@ -10,6 +11,11 @@
 //            next kStages - 1 of them in flight into a ring of shared-memory stages (cp.async, no
 //            registers held), reading the current one from its stage. Bytes in flight per CTA:
 //            (kStages - 1) x (row bytes), bounded by shared memory instead of registers.
+//   narrow   one CTA per row like per-row, with more groups per thread and so fewer threads per CTA
+//            (at most kNarrowThreads where 8 groups per thread allow it): the same bytes of a row in
+//            flight per CTA from fewer registers in all, so more CTAs, rows and bytes in flight per
+//            SM. Its per-thread partial sums cover other groups than per-row's, so the reductions
+//            (and, rarely, the last bit of a result) differ from the other two schedules.
 // A thread copies, waits for and reads back only its own groups, so the ring needs no barrier:
 // cp.async.wait_group makes a thread's own copies visible to it, and a stage is refilled only after
 // the same thread has read it (program order).
@@ -21,11 +27,24 @@
 #include <cstdint>
 
 #include "kernels/common/cp_async.cuh"
+#include "kernels/common/fused_backend.h"
 #include "kernels/common/vec.cuh"
 
 namespace gallop::kernels::rows {
 
 constexpr int kStages = 4;  // shared-memory stages of the staged schedule: 3 rows in flight per CTA
+
+constexpr int kNarrowThreads = 128;  // the narrow schedule's CTA size where 8 groups per thread allow it
+
+// Host and device: 16-byte groups per thread (1, 2, 4 or 8; 0 when a row of `groups` groups does not
+// fit 8 x max_threads). Per-row and staged: the fewest that keep a CTA within max_threads; narrow:
+// the fewest that keep it within kNarrowThreads, else 8.
+__host__ __device__ inline int groups_per_thread(int groups, RowSchedule schedule, int max_threads) {
+  const int cap = schedule == RowSchedule::kNarrow ? kNarrowThreads : max_threads;
+  for (int vecs = 1; vecs <= 8; vecs *= 2)
+    if (groups <= vecs * cap) return vecs;
+  return groups <= 8 * max_threads ? 8 : 0;
+}
 
 // One thread's share of kRows rows (kRows = 2 for a q/k pair), raw: group i of row r in g[r][i].
 template <int kVecs, int kRows = 1>
@@ -115,15 +134,16 @@ __device__ __forceinline__ void for_each_row(int64_t rows, int groups, uint4* ri
 
 // Host: the x size of a staged grid of `kernel` (threads per CTA, dynamic shared memory smem_bytes)
 // with grid_y CTAs per row index: the CTAs the device holds at once, divided among the grid_y, at
-// least 1, at most rows. Raises the kernel's dynamic shared-memory limit when smem_bytes > 48 KB.
+// least 1, at most rows. Sets the kernel's dynamic shared-memory limit to smem_bytes: always, since
+// the 48 KB that needs no opt-in counts the kernel's static shared memory too (a 48 KB ring plus
+// the reduction scratch failed to launch on the H200, "invalid configuration argument").
 template <typename Kernel>
 cudaError_t resident_grid(Kernel kernel, int threads, int smem_bytes, unsigned grid_y, int64_t rows,
                           unsigned& grid_x) {
   int device = 0, sms = 0, per_sm = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err == cudaSuccess) err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-  if (err == cudaSuccess && smem_bytes > 48 * 1024)
-    err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
+  if (err == cudaSuccess) err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
   if (err == cudaSuccess) err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem_bytes);
   if (err != cudaSuccess) return err;
   if (per_sm < 1) return cudaErrorInvalidConfiguration;

@@ -112,11 +112,12 @@ cudaError_t launch_ln(const LayerNormModulateParams& p, cudaStream_t stream) {
   };
 #define GALLOP_LN_LAUNCH(VECS) \
   launch(layer_norm_modulate_kernel<Tin, Tout, VECS, true>, layer_norm_modulate_kernel<Tin, Tout, VECS, false>, VECS)
-  // The fewest groups per thread that keeps the block within kMaxThreads.
-  if (groups <= kMaxThreads) return GALLOP_LN_LAUNCH(1);
-  if (groups <= 2 * kMaxThreads) return GALLOP_LN_LAUNCH(2);
-  if (groups <= 4 * kMaxThreads) return GALLOP_LN_LAUNCH(4);
-  if (groups <= 8 * kMaxThreads) return GALLOP_LN_LAUNCH(8);
+  switch (rows::groups_per_thread(groups, p.schedule, kMaxThreads)) {
+    case 1: return GALLOP_LN_LAUNCH(1);
+    case 2: return GALLOP_LN_LAUNCH(2);
+    case 4: return GALLOP_LN_LAUNCH(4);
+    case 8: return GALLOP_LN_LAUNCH(8);
+  }
 #undef GALLOP_LN_LAUNCH
   return cudaErrorInvalidValue;
 }

@@ -25,7 +25,7 @@ struct LayerNormModulateParams {
   float eps = 1e-6f;
   ElementKind x_type = ElementKind::kFloat32;
   ElementKind out_type = ElementKind::kFloat32;
-  RowSchedule schedule = RowSchedule::kPerRow;
+  RowSchedule schedule = RowSchedule::kNarrow;
 };
 
 // out = x + y * gate, in fp32 (out is fp32; it may alias x when x is fp32).

@@ -228,20 +228,25 @@ cudaError_t launch_schedule(Staged staged, PerRow per_row, const QkNormRopeParam
 
 template <typename Tin, typename Tout>
 cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
-  // The paired kernel holds twice the row per thread: rows wider than 4 groups per thread (dim >
-  // 16384 in bf16) take the per-tensor kernel.
+  // The paired kernel holds twice the row per thread: at most 4 groups per thread (rows wider than
+  // 4 x kMaxThreads groups, dim > 16384 in bf16, take the per-tensor kernel).
   const int groups = p.dim / vec::kGroup<Tin>;
+  const int vecs = rows::groups_per_thread(groups, p.schedule, kMaxThreads);
 #define GALLOP_QK_LAUNCH(KERNEL, ROWS, VECS, GRID_Y) \
   launch_schedule<ROWS>(KERNEL<Tin, Tout, VECS, true>, KERNEL<Tin, Tout, VECS, false>, p, groups, VECS, GRID_Y, stream)
   if (p.kernel == QkNormRopeKernel::kPaired && groups <= 4 * kMaxThreads) {
-    if (groups <= kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 1, 1);
-    if (groups <= 2 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 2, 1);
-    return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 4, 1);
+    switch (vecs) {
+      case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 1, 1);
+      case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 2, 1);
+      default: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 4, 1);
+    }
   }
-  if (groups <= kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 1, 2);
-  if (groups <= 2 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 2, 2);
-  if (groups <= 4 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 4, 2);
-  if (groups <= 8 * kMaxThreads) return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 8, 2);
+  switch (vecs) {
+    case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 1, 2);
+    case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 2, 2);
+    case 4: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 4, 2);
+    case 8: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 8, 2);
+  }
 #undef GALLOP_QK_LAUNCH
   return cudaErrorInvalidValue;
 }

@@ -9,7 +9,8 @@
 // widths (12 x 128, 40 x 128), head dim 64, per-sample grids with padding tokens, bf16 and fp32
 // inputs, bf16 and fp32 outputs. The paired kernel variant and the staged row schedule (each CTA
 // walks many rows through a shared-memory ring: 32760 rows on a grid of a few hundred CTAs) must
-// give exactly the same outputs.
+// give exactly the same outputs; the narrow schedule (another reduction order), per-tensor and
+// paired, meets the same tolerance as the per-row kernel.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -83,6 +84,7 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
         QkNormRopeOptions opts;
         opts.out_dtype = out;
         opts.backend = FusedBackend::Cuda;
+        opts.paired_kernel = false;  // the per-tensor kernel first
         kt::poison_cuda_allocator(2 * q.numel() * 4);
         auto [gq, gk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
         // The paired kernel (q and k in one CTA) shares the reduction order: bit-identical.
@@ -101,21 +103,33 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
           EXPECT_TRUE(at::equal(sq, gq)) << "staged schedule, q, paired=" << paired;
           EXPECT_TRUE(at::equal(sk, gk)) << "staged schedule, k, paired=" << paired;
         }
+        // The narrow schedule (more groups per thread, smaller CTAs) sums in another order: it meets
+        // the same tolerance as the per-row kernel below.
+        opts.row_schedule = RowSchedule::kNarrow;
+        std::vector<std::pair<std::string, std::pair<at::Tensor, at::Tensor>>> results = {{"per-row", {gq, gk}}};
+        for (bool paired : {false, true}) {
+          opts.paired_kernel = paired;
+          kt::poison_cuda_allocator(2 * q.numel() * 4);
+          auto [nq, nk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+          results.push_back({paired ? "narrow, paired" : "narrow", {nq, nk}});
+        }
         opts.row_schedule = RowSchedule::kPerRow;
         opts.paired_kernel = false;
         opts.backend = FusedBackend::Reference;
         auto [aq, ak] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
         for (int which = 0; which < 2; ++which) {
-          SCOPED_TRACE(which == 0 ? "q" : "k");
-          const auto& got = which == 0 ? gq : gk;
-          const auto& aten = which == 0 ? aq : ak;
-          ASSERT_EQ(got.sizes(), (std::vector<int64_t>{batch, c.len, c.heads, c.head_dim}));
           const auto exact = exact_norm_rope(which == 0 ? q : k, which == 0 ? wq : wk, freqs, c.grids, c.heads);
           const double atol = 2.0 * kt::half_ulp(out) * exact.abs().max().item<double>();
-          EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
-          if (out == at::kBFloat16) {
-            const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
-            EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+          const auto& aten = which == 0 ? aq : ak;
+          for (const auto& [label, qk] : results) {
+            SCOPED_TRACE(label + (which == 0 ? ", q" : ", k"));
+            const auto& got = which == 0 ? qk.first : qk.second;
+            ASSERT_EQ(got.sizes(), (std::vector<int64_t>{batch, c.len, c.heads, c.head_dim}));
+            EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
+            if (out == at::kBFloat16) {
+              const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
+              EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+            }
           }
         }
       }

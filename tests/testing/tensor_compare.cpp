@@ -14,8 +14,11 @@ std::string shape_str(const at::Tensor& t) {
 
 double max_abs_error(const at::Tensor& actual, const at::Tensor& expected) {
   if (actual.numel() == 0) return 0.0;
-  auto a = actual.detach().to(at::kCPU, at::kDouble);
-  auto b = expected.detach().to(at::kCPU, at::kDouble);
+  // On the tensors' device when they share one: a GPU test's 100-million-element comparisons took
+  // seconds each through the CPU (the q/k norm + RoPE test outran its 60 s on the H200).
+  const at::Device device = actual.device() == expected.device() ? actual.device() : at::Device(at::kCPU);
+  auto a = actual.detach().to(device, at::kDouble);
+  auto b = expected.detach().to(device, at::kDouble);
   return (a - b).abs().max().item<double>();
 }
 

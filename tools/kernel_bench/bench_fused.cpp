@@ -96,7 +96,9 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
           return [&, ot, s] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda, s); };
         };
         add_rows(rows, "layer_norm_modulate", std::string(name) + " " + shape, bytes,
-                 {{"", run(RowSchedule::kPerRow)}, {"-staged", run(RowSchedule::kStaged)}},
+                 {{"", run(RowSchedule::kPerRow)},
+                  {"-staged", run(RowSchedule::kStaged)},
+                  {"-narrow", run(RowSchedule::kNarrow)}},
                  [&, ot = ot] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Reference); },
                  opt, peak_gbps);
       }
@@ -130,7 +132,8 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
                n * 2 * (2 + 2),
                {{"", run(false, RowSchedule::kPerRow)},
                 {"-paired", run(true, RowSchedule::kPerRow)},
-                {"-staged", run(false, RowSchedule::kStaged)},
+                {"-narrow", run(false, RowSchedule::kNarrow)},
+                {"-paired-narrow", run(true, RowSchedule::kNarrow)},
                 {"-paired-staged", run(true, RowSchedule::kStaged)}},
                [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, z.heads, aten); }, opt, peak_gbps);
     }
