@@ -30,7 +30,16 @@ struct AttentionTuningRow {
   const char* measured;      // "YYYY-MM-DD, <device line>, <shape>"
 };
 
-// Empty: no gallop kernel has been measured faster than cuDNN yet.
-inline constexpr std::array<AttentionTuningRow, 0> kAttentionTuning{};
+// From tools/gpu/check.sh on an NVIDIA H200 (2026-11-26, second run of the day): the Hopper kernel
+// with two P buffers beat cuDNN on all four Wan self-attention shapes (632.8-657.1 against
+// 563.0-567.1 TFLOP/s). At the cross-attention length (512 text keys) cuDNN stayed ahead of every
+// gallop variant (570.4 against at most 441.4), so keys below 4096 keep cuDNN. No row for the H100
+// yet: that card has only timed the serial variant (2026-11-26, first session), slower than cuDNN.
+inline constexpr std::array<AttentionTuningRow, 2> kAttentionTuning{{
+    {"H200", 9, 0, "bf16", 128, 4096, 49766, AttentionBackend::Gallop, "gallop-sm90-ws-p2", 632.8, 563.0,
+     "2026-11-26, NVIDIA H200, 1.3B-480p (worst shape of len_k 32760)"},
+    {"H200", 9, 0, "bf16", 128, 49767, 2147483647, AttentionBackend::Gallop, "gallop-sm90-ws-p2", 634.2, 563.6,
+     "2026-11-26, NVIDIA H200, 14B-720p (worst shape of len_k 75600)"},
+}};
 
 }  // namespace gallop::kernels

@@ -19,18 +19,25 @@
 //     issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax of block j while the second
 //     product is still on the tensor cores (FA3's intra-warpgroup overlap); O is rescaled once that
 //     product has landed. pingpong adds turns between the warpgroups: before issuing its products
-//     a warpgroup waits on its own turn mbarrier, afterwards it arrives on the other's, so the
+//     a warpgroup waits for its own turn, afterwards it passes the turn to the other, so the
 //     warpgroups alternate on the tensor cores and each one's softmax runs during the other's
 //     products. Turns per warpgroup: n_blocks + 1 issue segments (S(0); S(j) + P(j-1)·V(j-1) for
 //     j = 1..n-1; P(n-1)·V(n-1)); warpgroup 1 arrives first, once, to let warpgroup 0 start, and
 //     skips its arrival after its last segment, so that every arrival meets exactly one wait.
+//     The turns are hardware named barriers (bar.sync / bar.arrive over the 256 math threads, as
+//     in FlashAttention-3): until 2026-11-26 they were mbarriers polled with try_wait, and that
+//     ping-pong ran 1-3% slower than the same loop without turns (H200). A named barrier counts
+//     arrivals without phases, so a warpgroup must never arrive twice before the other has waited
+//     once; the alternation guarantees it (a warpgroup's next arrival follows its own next turn,
+//     which needs the other's arrival, which follows the other's wait).
 // Keys past kv_end inside the last block are masked to -inf; rows and keys past the tensor's end
 // are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
 // stores; the output is small next to the O(L²) work).
 //
 // Every wait on an mbarrier aborts the kernel after ~10 s (ptx_sm90.cuh, DeadlockAbort: a trap, or
 // for the warp-specialized variants an illegal-address error), so a pipeline bug fails the launch
-// instead of hanging (the ping-pong turns are mbarriers for that reason). Tiles:
+// instead of hanging; the ping-pong turns' named barriers cannot time out (their protocol is
+// replayed by tests/kernels/sm90_pipeline_model_test.py). Tiles:
 // tile_config.h. Build: ARCHS 90a only.
 #pragma once
 
@@ -71,9 +78,10 @@ constexpr int kMathRegs = 240;
 constexpr int kConsumerWarps = 8;  // arrivals on each "empty" barrier
 constexpr int kSwizzleRowBytes = 128;   // one 128-byte-swizzled row = 64 16-bit elements
 constexpr int kSwizzleAtomBytes = 1024; // 8 rows
-// Ping-pong turns are mbarriers (not named barriers) so that their waits share the deadlock abort:
-// turn[w] is warpgroup w's "your turn"; one lane per warp of the other warpgroup arrives on it.
-constexpr int kTurnArrivals = kConsumerWarps / 2;
+// Ping-pong turns: named barrier kTurnBarrier + w is warpgroup w's "your turn", completed by its
+// 128 threads waiting and the other math warpgroup's 128 arriving.
+constexpr uint32_t kTurnBarrier = 1;
+constexpr uint32_t kTurnThreads = 256;
 
 template <int kHeadDim, int kBlockM, int kBlockN, int kStages>
 struct SmemLayout {
@@ -83,8 +91,8 @@ struct SmemLayout {
   static constexpr int kK = kQ + kQBytes;
   static constexpr int kV = kK + kStages * kKVBytes;
   static constexpr int kBarriers = kV + kStages * kKVBytes;
-  // full_q, full_k[S], full_v[S], empty_k[S], empty_v[S], turn[2]
-  static constexpr int kTotal = kBarriers + (1 + 4 * kStages + 2) * 8;
+  // full_q, full_k[S], full_v[S], empty_k[S], empty_v[S]
+  static constexpr int kTotal = kBarriers + (1 + 4 * kStages) * 8;
   static_assert(kQBytes % kSwizzleAtomBytes == 0 && kKVBytes % kSwizzleAtomBytes == 0, "tiles must keep 1 KB alignment");
 };
 
@@ -119,6 +127,20 @@ __device__ __forceinline__ void keep_live(const uint32_t (&r)[N][4], bool never,
     for (int i = 0; i < N; ++i)
 #pragma unroll
       for (int e = 0; e < 4; ++e) x ^= r[i][e];
+    *static_cast<volatile uint32_t*>(sink) = x;
+  }
+}
+// The same for two fragment arrays (ws-p2): reading the new P in the branch also keeps ptxas from
+// sinking its conversion below the P·V wait (it moved half of it there otherwise).
+template <int N>
+__device__ __forceinline__ void keep_live(const uint32_t (&r)[N][4], const uint32_t (&r2)[N][4], bool never,
+                                          void* sink) {
+  if (never) {
+    uint32_t x = 0;
+#pragma unroll
+    for (int i = 0; i < N; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) x ^= r[i][e] ^ r2[i][e];
     *static_cast<volatile uint32_t*>(sink) = x;
   }
 }
@@ -205,6 +227,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr bool kOverlap = kSchedule != Sm90Schedule::kSerial;
   constexpr bool kWs = sm90_warp_specialized(kSchedule);
   constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong;
+  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP;
   static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
   // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
@@ -216,6 +239,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
   static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 176, "key block");
+  static_assert(!kTwoP || kBlockN <= 128, "two P buffers fit the registers only up to 128 keys");
 
   const AttentionParams& p = params.p;
   extern __shared__ unsigned char smem_raw[];
@@ -230,7 +254,6 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   auto full_v = [&](int s) { return bars + 8 * (1 + kStages + s); };
   auto empty_k = [&](int s) { return bars + 8 * (1 + 2 * kStages + s); };
   auto empty_v = [&](int s) { return bars + 8 * (1 + 3 * kStages + s); };
-  auto turn = [&](int w) { return bars + 8 * (1 + 4 * kStages + w); };
 
   const int m_block = blockIdx.x;
   const int head = blockIdx.y;
@@ -296,8 +319,6 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       ptx90::mbarrier_init(empty_k(s), kConsumerWarps);
       ptx90::mbarrier_init(empty_v(s), kConsumerWarps);
     }
-    ptx90::mbarrier_init(turn(0), kTurnArrivals);
-    ptx90::mbarrier_init(turn(1), kTurnArrivals);
     ptx90::mbarrier_init_fence();
     ptx90::mbarrier_arrive_expect_tx(full_q, Layout::kQBytes);
 #pragma unroll
@@ -354,7 +375,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
 #pragma unroll
   for (int i = 0; i < kHeadDim / 2; ++i) o[i] = 0.f;
   float s[kBlockN / 2];
-  uint32_t pf[kBlockN / 16][4];
+  using PFragments = uint32_t[kBlockN / 16][4];
+  PFragments pf;
+  PFragments pf2;  // ws-p2 only: P of the odd blocks
   SoftmaxState<kBlockN> st;
   st.row_max[0] = st.row_max[1] = -INFINITY;
   st.row_sum[0] = st.row_sum[1] = 0.f;
@@ -373,35 +396,29 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       ptx90::wgmma_ss<T, kBlockN>(s, desc_q(ks), desc_k(stage_desc, ks), ks > 0 ? 1 : 0);
     ptx90::wgmma_commit();
   };
-  auto issue_pv = [&](int stage) {
+  auto issue_pv = [&](int stage, PFragments& p_frag) {
     __syncwarp();
     fence_array(o);
-    fence_array(pf);
+    fence_array(p_frag);
     ptx90::wgmma_fence();
     const uint64_t stage_desc = ptx90::advance_desc(v_desc, stage * Layout::kKVBytes);
 #pragma unroll
-    for (int kk = 0; kk < kBlockN / 16; ++kk) ptx90::wgmma_rs<T, kHeadDim>(o, pf[kk], desc_v(stage_desc, kk), 1);
+    for (int kk = 0; kk < kBlockN / 16; ++kk) ptx90::wgmma_rs<T, kHeadDim>(o, p_frag[kk], desc_v(stage_desc, kk), 1);
     ptx90::wgmma_commit();
   };
 
-  // Ping-pong turns (no-ops for the other schedules). A warpgroup's k-th turn is phase k of its
-  // turn barrier; the other warpgroup can be at most one arrival ahead (its next arrival needs
-  // this warpgroup's next pass), so the parity wait is unambiguous.
-  uint32_t turn_phase = 0;
+  // Ping-pong turns (no-ops for the other schedules): wait for this warpgroup's turn, hand the
+  // turn to the other one. Callers are converged warps (bar.sync/bar.arrive are warp-aligned).
   auto take_turn = [&] {
-    if constexpr (kPingpong) {
-      ptx90::mbarrier_wait<kAbort>(turn(consumer), turn_phase);
-      turn_phase ^= 1;
-      __syncwarp();
-    }
+    if constexpr (kPingpong) ptx90::named_barrier_sync(kTurnBarrier + consumer, kTurnThreads);
   };
   auto pass_turn = [&](bool last_segment) {
     if constexpr (kPingpong) {
-      if (!(last_segment && consumer == 1)) release(turn(1 - consumer));
+      if (!(last_segment && consumer == 1)) ptx90::named_barrier_arrive(kTurnBarrier + 1 - consumer, kTurnThreads);
     }
   };
   if constexpr (kPingpong) {
-    if (consumer == 1 && n_blocks > 0) release(turn(0));  // warpgroup 0 goes first
+    if (consumer == 1 && n_blocks > 0) pass_turn(false);  // warpgroup 0 goes first
   }
 
   ptx90::mbarrier_wait<kAbort>(full_q, 0);
@@ -422,7 +439,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
       convert_p<T, kBlockN>(s, pf);
       ptx90::mbarrier_wait<kAbort>(full_v(stage), phase);
-      issue_pv(stage);
+      issue_pv(stage, pf);
       ptx90::wgmma_wait<0>();
       fence_array(o);
       fence_array(pf);
@@ -451,7 +468,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     st.row_sum[0] = block_sum[0];
     st.row_sum[1] = block_sum[1];
     convert_p<T, kBlockN>(s, pf);
-    for (int j = 1; j < n_blocks; ++j) {
+    // One iteration: S(j) and P(j-1)·V(j-1), P(j-1) read from p_prev; P(j) goes to p_next (the same
+    // array except in ws-p2, whose iterations alternate the two buffers).
+    auto step = [&](int j, PFragments& p_prev, PFragments& p_next) {
       const int stage = j % kStages;
       const uint32_t phase = (j / kStages) & 1;
       const int prev = (j - 1) % kStages;
@@ -461,7 +480,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       __syncwarp();
       take_turn();
       issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
-      issue_pv(prev);                                   // O += P(j-1)·V(j-1), still in flight below
+      issue_pv(prev, p_prev);                           // O += P(j-1)·V(j-1), still in flight below
       pass_turn(false);
       refill_k(j - 1);
       if (j >= 2) refill_v(j - 2);
@@ -470,21 +489,47 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       release(empty_k(stage));
       softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
                              correction, block_sum);
-      keep_live(pf, block_sum[0] < 0.f, p.o);           // see keep_live
+      // ws-p2: P(j) into the other buffer while P(j-1)·V(j-1) still runs; keep_live after it holds
+      // p_prev's registers allocated (ptxas cannot give them to p_next, which would need the
+      // product's wait first) and p_next's conversion above the wait.
+      if constexpr (kTwoP) {
+        convert_p<T, kBlockN>(s, p_next);
+        keep_live(p_prev, p_next, block_sum[0] < 0.f, p.o);
+      } else {
+        keep_live(p_prev, block_sum[0] < 0.f, p.o);     // see keep_live
+      }
       ptx90::wgmma_wait<0>();                           // P(j-1)·V(j-1) has landed
       fence_array(o);
-      fence_array(pf);
+      fence_array(p_prev);
       release(empty_v(prev));
       rescale_o<kHeadDim>(o, correction);
       st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
       st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
-      convert_p<T, kBlockN>(s, pf);
+      if constexpr (!kTwoP) convert_p<T, kBlockN>(s, p_next);
+    };
+    // ws-p2 unrolls by two so that each iteration names its buffers statically (a run-time index
+    // into a register array would put it in local memory): P(j) sits in pf for even j, pf2 for odd.
+    bool last_in_pf2 = false;
+    if constexpr (kTwoP) {
+      int j = 1;
+      for (; j + 1 < n_blocks; j += 2) {
+        step(j, pf, pf2);
+        step(j + 1, pf2, pf);
+      }
+      if (j < n_blocks) step(j, pf, pf2);
+      last_in_pf2 = ((n_blocks - 1) & 1) != 0;
+    } else {
+      for (int j = 1; j < n_blocks; ++j) step(j, pf, pf);
     }
     const int last = (n_blocks - 1) % kStages;
     ptx90::mbarrier_wait<kAbort>(full_v(last), ((n_blocks - 1) / kStages) & 1);
     __syncwarp();
     take_turn();
-    issue_pv(last);
+    if (last_in_pf2) {
+      issue_pv(last, pf2);
+    } else {
+      issue_pv(last, pf);
+    }
     pass_turn(true);
     ptx90::wgmma_wait<0>();
     fence_array(o);

@@ -96,6 +96,16 @@ __device__ __forceinline__ void mbarrier_wait(uint32_t bar, uint32_t parity) {
   }
 }
 
+// Hardware named barrier `id` (1-15; 0 is __syncthreads) completed by `count` threads (a multiple of
+// 32; whole warps, converged): sync arrives and waits for the completion, arrive only arrives.
+// No timeout: a protocol error hangs (the ping-pong turns use them, see flash_sm90.cuh).
+__device__ __forceinline__ void named_barrier_sync(uint32_t id, uint32_t count) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+__device__ __forceinline__ void named_barrier_arrive(uint32_t id, uint32_t count) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(count) : "memory");
+}
+
 // 4-D TMA tile load (coordinates innermost first) into shared memory, completing on `bar`.
 __device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* tensor_map, uint32_t bar, int c0, int c1,
                                             int c2, int c3) {

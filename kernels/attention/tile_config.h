@@ -54,18 +54,22 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //   serial    S(j) -> softmax(j) -> P(j)·V(j), each product waited for before the next step.
 //   overlap   S(j) and P(j-1)·V(j-1) issued back to back; the softmax of block j runs while the
 //             second product is on the tensor cores (FlashAttention-3's intra-warpgroup overlap).
-//   pingpong  overlap, plus the two warpgroups take turns issuing their products (two "turn"
-//             mbarriers), so that one warpgroup's softmax runs while the other's products use the
+//   pingpong  overlap, plus the two warpgroups take turns issuing their products (two named
+//             barriers), so that one warpgroup's softmax runs while the other's products use the
 //             tensor cores (FlashAttention-3's inter-warpgroup "ping-pong" schedule).
 //   ws, ws-pingpong  overlap / pingpong with a third, producer warpgroup that only issues the TMA
 //             loads (warp specialization): setmaxnreg gives its registers to the two math
 //             warpgroups (24 + 2 x 240 per thread slot; ptxas allocates the code after
 //             setmaxnreg.inc with the raised limit as long as the kernel has no trap, see
 //             ptx_sm90.cuh), and no math warp ever waits to refill a stage.
-enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2, kWs = 3, kWsPingpong = 4 };
+//   ws-p2     ws with two P buffers (128-key block only: 32 more registers per thread): the
+//             16-bit P(j) is written to the buffer P(j-1)·V(j-1) is not reading, right after the
+//             softmax and while that product runs, instead of after its wait, so the gap between a
+//             warpgroup's P·V landing and its next products holds only the O rescale.
+enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2, kWs = 3, kWsPingpong = 4, kWsTwoP = 5 };
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
-  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong;
+  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP;
 }
 
 struct Sm90Tile {
@@ -78,25 +82,21 @@ struct Sm90Tile {
   // alignment slack).
 };
 
-// D = 128: 128 x 128, 2 stages: 32 KB Q + 2 x 64 KB K/V = 161 KB, one CTA per SM. Registers
-// with the overlap: O 64 + S 64 + P 32 per thread plus addressing, about 190 of the 255 that
-// 256 threads allow. FlashAttention-3's 176-key block (fewer iterations, so less per-block
-// overhead: waits, O rescale, row-max shuffles) is compiled for the warp-specialized schedules
-// (kSm90Ws176 / kSm90WsPingpong176: 32 KB Q + 2 x 88 KB K/V = 209 KB; S 88 + P 44 + O 64
-// registers, ~230 of the 240 that setmaxnreg gives, no spills) to be measured against 128.
-// D = 64: 128 x 128, 3 stages: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half as
-// long, so a deeper pipeline hides the same load latency. Still one CTA per SM (161 registers x
-// 256 threads: a second CTA would not get its registers).
-// Schedule = serial: the only Hopper variant measured correct and timed so far (H100,
-// 2026-11-26: 501-538 TFLOP/s at the Wan shapes; its exp2 has since become one ex2.approx.ftz
-// instead of exp2f's four instructions). The overlapped variant hung on that run: its
-// loader never refilled K stage 0 after block 0 (no refill_k(0)), so any loop of more than
-// `stages` key blocks waited forever on K(stages). Fixed since, not yet run on a GPU; overlap and
-// pingpong become the default here only once tools/gpu/check.sh has measured them correct and
-// faster.
+// D = 128: 128 x 128, 2 stages, schedule ws-p2: 32 KB Q + 2 x 64 KB K/V = 161 KB, one CTA per SM;
+// O 64 + S 64 + two P buffers of 32 registers per math thread (168 at launch, 240 after setmaxnreg;
+// no spills). Measured on an NVIDIA H200 (2026-11-26, bf16, the four Wan self-attention shapes,
+// kernels/NOTES.md): ws-p2 632.8-657.1 TFLOP/s, the fastest variant on every shape, against
+// cuDNN's 563.0-567.1 in the same run; ws-n176 (FlashAttention-3's 176-key block) 619.2-632.2,
+// ws-pingpong-n176 618.7-631.5, ws 607.3-625.7. The earlier run on the same kind of card: overlap
+// 592-611, pingpong 588-601, serial 523-533. The 176-key block cannot hold a second P buffer (S 88
+// + P 44 + O 64 registers already take ~230 of the 240).
+// D = 64: 128 x 128, 3 stages, serial: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half
+// as long, so a deeper pipeline hides the same load latency. One CTA per SM (161 registers x 256
+// threads: a second CTA would not get its registers). Every schedule passes the GPU tests at head
+// dim 64, but none has been timed there (no Wan model uses it): serial stays until one is.
 inline constexpr Sm90Tile kSm90Tiles[] = {
     {64, 128, 128, 3, Sm90Schedule::kSerial},
-    {128, 128, 128, 2, Sm90Schedule::kSerial},
+    {128, 128, 128, 2, Sm90Schedule::kWsTwoP},
 };
 
 GALLOP_TILE_FN constexpr Sm90Tile sm90_tile(int head_dim) {

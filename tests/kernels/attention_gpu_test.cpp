@@ -271,7 +271,11 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90Ws176, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90Ws176, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsPingpong176, at::kBFloat16, 128},
-                      KernelCase{GallopKernel::kSm90WsPingpong176, at::kHalf, 128}),
+                      KernelCase{GallopKernel::kSm90WsPingpong176, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90WsTwoP, at::kHalf, 64}),
     case_name);
 
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----

@@ -8,10 +8,14 @@ two math warpgroups (and the producer of the warp-specialized schedules) under m
 interleavings, with TMA loads landing at random later times, and checks that
   - no interleaving deadlocks (every process blocked on a wait that nothing can satisfy),
   - every read of a stage finds the block the schedule expects there,
-  - every phase of a ping-pong turn barrier is taken by exactly one turn (no arrival left over).
+  - every ping-pong turn (a hardware named barrier, bar.sync over the two math warpgroups) is
+    completed by exactly one warpgroup's wait and the other's arrival: named barriers count
+    arrivals without phases, so two arrivals before a wait would complete a turn that nobody
+    took; and no arrival is left over at the end.
 It mirrors the code by hand: a change to the kernel's loop must be made here too. To show that the
 model can fail, it also runs the overlap loop as it was when it hung on the H100 (no refill of K
-stage 0 after block 0) and requires that to deadlock.
+stage 0 after block 0) and requires that to deadlock, and a ping-pong where warpgroup 1 also
+arrives after its last segment, which must leave an arrival over.
 
 Exit status 0 when every schedule passes (and the old loop deadlocks), 1 otherwise.
 """
@@ -49,7 +53,32 @@ class Barrier:
         return (self.phase & 1) != parity
 
 
-def run(stages, n_blocks, schedule, seed, old_overlap_bug=False):
+class NamedBarrier:
+    """A named barrier over the two math warpgroups (bar.sync / bar.arrive with 256 threads): the
+    second arrival of a generation (a wait counts as one) completes it and releases the waiter."""
+
+    def __init__(self):
+        self.arrivals, self.waits, self.generation = 0, 0, 0
+
+    def _arrive(self, wait):
+        Barrier.events += 1
+        self.arrivals += 1
+        self.waits += wait
+        if self.arrivals == 2:
+            assert self.waits == 1, f"a turn barrier completed with {self.waits} waits (two arrivals, no turn)"
+            self.arrivals, self.waits, self.generation = 0, 0, self.generation + 1
+
+    def arrive(self):
+        self._arrive(0)
+
+    def sync(self):
+        generation = self.generation
+        self._arrive(1)
+        while self.generation == generation:
+            yield "blocked"
+
+
+def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arrival=False):
     """One random interleaving; returns 'ok' or what went wrong."""
     rnd = random.Random(seed)
     overlap = schedule != "serial"
@@ -57,7 +86,7 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False):
     ws = schedule.startswith("ws")
     full = {x: [Barrier(1) for _ in range(stages)] for x in "kv"}
     empty = {x: [Barrier(2) for _ in range(stages)] for x in "kv"}
-    turn = [Barrier(1), Barrier(1)]
+    turn = [NamedBarrier(), NamedBarrier()]
     turns_taken = [0, 0]
     stage = {x: [None] * stages for x in "kv"}
     in_flight = []
@@ -82,16 +111,13 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False):
                 yield from wait(empty[x][j % stages], (j // stages) & 1)
                 load(x, j + stages)
 
-        phase = [0]
-
         def take_turn():
             if pingpong:
-                yield from wait(turn[c], phase[0])
-                phase[0] ^= 1
+                yield from turn[c].sync()
                 turns_taken[c] += 1
 
         def pass_turn(last):
-            if pingpong and not (last and c == 1):
+            if pingpong and not (last and c == 1 and not extra_last_arrival):
                 turn[1 - c].arrive()
 
         if loader:
@@ -201,8 +227,9 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False):
             return "deadlock"
     else:
         return "no progress in 200000 steps"
-    if any(turn[c].phase != turns_taken[c] for c in (0, 1)):
-        return f"turn phases completed {[b.phase for b in turn]} != turns taken {turns_taken}"
+    if any(turn[c].generation != turns_taken[c] or turn[c].arrivals for c in (0, 1)):
+        return (f"turns completed {[b.generation for b in turn]}, turns taken {turns_taken}, arrivals left over "
+                f"{[b.arrivals for b in turn]}")
     return "ok"
 
 
@@ -225,6 +252,12 @@ def main():
         failures += 1
     else:
         print("ok   the old overlap loop deadlocks, as it did on the H100")
+    extra = [run(2, 3, s, seed, extra_last_arrival=True) for s in ("pingpong", "ws-pingpong") for seed in range(20)]
+    if any(r == "ok" for r in extra):
+        print(f"FAIL a ping-pong whose warpgroup 1 arrives after its last segment should fail: {set(extra)}")
+        failures += 1
+    else:
+        print("ok   a ping-pong with an arrival left over fails")
     return 1 if failures else 0
 
 
