@@ -21,7 +21,14 @@
 #   gpu.log       nvidia-smi, tool versions, and clock/power samples taken during the benchmark
 #
 # Environment overrides: GALLOP_CHECK_BUDGET (s), GALLOP_CHECK_BUILD_DIR (default build-gpu),
-# GALLOP_CHECK_ARCHS (default 90a), GALLOP_CHECK_JOBS (default: all cores), PYTHON (default python3).
+# GALLOP_CHECK_ARCHS (default 90a), GALLOP_CHECK_JOBS (default: all cores), PYTHON (default python3),
+# GALLOP_CHECK_TEST_JOBS (ctest's parallel jobs, default 6),
+# GALLOP_CHECK_LIBRARIES (the library attention backends timed, default cudnn,flash),
+# GALLOP_CHECK_DIT (the attention backends the whole-DiT benchmark compares, default
+# auto,sdpa,cudnn,flash,gallop),
+# GALLOP_CHECK_SM90 (the Hopper variants timed, default all eight: serial overlap pingpong ws
+# ws-pingpong ws-n176 ws-pingpong-n176 ws-p2; a short lease times fewer), GALLOP_CHECK_SM80 (1: time the
+# sm_80 kernel too, the default; 0: skip it).
 set -u
 export LC_ALL=C
 cd "$(dirname "$0")/../.." || exit 2
@@ -41,6 +48,11 @@ BUILD=${GALLOP_CHECK_BUILD_DIR:-build-gpu}
 case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 ARCHS=${GALLOP_CHECK_ARCHS:-90a}
 JOBS=${GALLOP_CHECK_JOBS:-$(nproc)}
+TEST_JOBS=${GALLOP_CHECK_TEST_JOBS:-6}
+LIBRARIES=${GALLOP_CHECK_LIBRARIES:-cudnn,flash}
+DIT_BACKENDS=${GALLOP_CHECK_DIT:-auto,sdpa,cudnn,flash,gallop}
+SM90_VARIANTS=${GALLOP_CHECK_SM90:-serial overlap pingpong ws ws-pingpong ws-n176 ws-pingpong-n176 ws-p2}
+SM80=${GALLOP_CHECK_SM80:-1}
 PYTHON=${PYTHON:-$(command -v python3 || echo python3)}
 STEPS=$TMP/steps.tsv
 sampler_pid=""
@@ -123,7 +135,7 @@ fi
 if [ -x "$BUILD/tests/kernels_gpu_test" ]; then
   # Several test processes share the GPU; each holds its own CUDA context.
   # 60 s per test: the whole suite took 24 s on the H100; a deadlocked kernel traps after ~10 s.
-  run_step tests 150 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j 6 --timeout 60 \
+  run_step tests 150 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j "$TEST_JOBS" --timeout 60 \
     --output-on-failure --no-tests=error --output-junit "$OUT/junit.xml"
 else
   printf 'tests\tskipped\t0\tkernels_gpu_test was not built\n' >> "$STEPS"
@@ -141,25 +153,30 @@ if [ -x "$BENCH" ]; then
   # One process for the libraries (+ ceilings), one for the fused memory-bound kernels (both row
   # schedules), then one per gallop attention kernel (family and schedule), so that a kernel that
   # kills its CUDA context costs only its own rows.
-  run_step bench-libraries 90 "$OUT/bench.log" "$BENCH" --attention cudnn,flash --no-fused \
+  run_step bench-libraries 90 "$OUT/bench.log" "$BENCH" --attention "$LIBRARIES" --no-fused \
     --json "$TMP/bench_libraries.json"
   run_step bench-fused 60 "$OUT/bench.log" "$BENCH" --no-attention --no-ceilings --json "$TMP/bench_fused.json"
-  for schedule in serial overlap pingpong ws ws-pingpong ws-n176 ws-pingpong-n176; do
+  for schedule in $SM90_VARIANTS; do
     run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
       --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"
   done
-  run_step bench-gallop-sm80 40 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
-    --json "$TMP/bench_sm80.json"
+  if [ "$SM80" = 1 ]; then
+    run_step bench-gallop-sm80 40 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
+      --json "$TMP/bench_sm80.json"
+  fi
   # The whole DiT at the T2V-1.3B 480p shapes per attention backend, and the VAE decode (random
   # weights), then the tiny model's pipeline end to end on the GPU.
   if [ -x "$BUILD/gallop" ]; then
-    run_step gallop-bench 150 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --attention sdpa,cudnn,flash,gallop \
+    run_step gallop-bench 150 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --attention "$DIT_BACKENDS" \
       --repeat 3 --json "$TMP/dit_bench.json"
     # The Hopper kernel variants in the whole DiT (a separate process: a kernel that aborts takes
     # only these rows with it).
+    variants=cudnn
+    for schedule in $SM90_VARIANTS; do
+      [ "$schedule" = serial ] || variants="$variants,gallop-sm90-$schedule"
+    done
     run_step gallop-bench-variants 90 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --no-vae --repeat 3 \
-      --attention cudnn,gallop-sm90-overlap,gallop-sm90-pingpong,gallop-sm90-ws,gallop-sm90-ws-pingpong,gallop-sm90-ws-n176,gallop-sm90-ws-pingpong-n176 \
-      --json "$TMP/dit_bench_variants.json"
+      --attention "$variants" --json "$TMP/dit_bench_variants.json"
     run_step gallop-generate 60 "$OUT/bench.log" "$BUILD/gallop" generate --model tiny --device cuda --seed 7 \
       --prompt "a red car drifting through rain at night" --save-latents "$TMP/tiny_latents.safetensors"
   fi
