@@ -80,6 +80,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90Ws176: return "gallop-sm90-ws-n176";
     case attn::GallopKernel::kSm90WsPingpong176: return "gallop-sm90-ws-pingpong-n176";
     case attn::GallopKernel::kSm90WsTwoP: return "gallop-sm90-ws-p2";
+    case attn::GallopKernel::kSm90WsPingpongTwoP: return "gallop-sm90-ws-pingpong-p2";
   }
   return "?";
 }

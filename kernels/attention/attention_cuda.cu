@@ -58,6 +58,7 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       case Sm90Schedule::kWs: return fn.template run<T, D, Sm90Schedule::kWs, 128>();
       case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128>();
       case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128>();
+      case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128>();
     }
   }
   if constexpr (D == 128) {
@@ -110,6 +111,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90Ws176: return {Sm90Schedule::kWs, 176};
     case GallopKernel::kSm90WsPingpong176: return {Sm90Schedule::kWsPingpong, 176};
     case GallopKernel::kSm90WsTwoP: return {Sm90Schedule::kWsTwoP, 128};
+    case GallopKernel::kSm90WsPingpongTwoP: return {Sm90Schedule::kWsPingpongTwoP, 128};
     default: return {tile.schedule, tile.block_n};
   }
 }

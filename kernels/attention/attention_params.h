@@ -23,6 +23,7 @@ enum class GallopKernel : int32_t {
   kSm90Ws176,       // kSm90Ws with 176-key blocks (head dim 128 only)
   kSm90WsPingpong176,  // kSm90WsPingpong with 176-key blocks (head dim 128 only)
   kSm90WsTwoP,      // kSm90Ws with two P buffers: P(j) is converted while P(j-1)·V(j-1) runs
+  kSm90WsPingpongTwoP,  // kSm90WsPingpong with two P buffers
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -30,7 +31,8 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial,
                                                      GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
                                                      GallopKernel::kSm90WsPingpong, GallopKernel::kSm90Ws176,
-                                                     GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP};
+                                                     GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP,
+                                                     GallopKernel::kSm90WsPingpongTwoP};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

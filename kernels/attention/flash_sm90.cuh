@@ -226,8 +226,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
 #if defined(GALLOP_SM90A_DEVICE)
   constexpr bool kOverlap = kSchedule != Sm90Schedule::kSerial;
   constexpr bool kWs = sm90_warp_specialized(kSchedule);
-  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong;
-  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP;
+  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong ||
+                            kSchedule == Sm90Schedule::kWsPingpongTwoP;
+  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP;
   static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
   // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;

@@ -30,7 +30,7 @@ template bool flash_fwd_sm80_runnable<${_type}, ${_hd}>();
       # Hopper instances: every schedule with the 128-key block, and for head dim 128 the
       # warp-specialized schedules with FlashAttention-3's 176-key block too (tile_config.h).
       set(_sm90_instances "")
-      set(_sm90_variants kSerial:128 kOverlap:128 kPingpong:128 kWs:128 kWsPingpong:128 kWsTwoP:128)
+      set(_sm90_variants kSerial:128 kOverlap:128 kPingpong:128 kWs:128 kWsPingpong:128 kWsTwoP:128 kWsPingpongTwoP:128)
       if(_hd EQUAL 128)
         list(APPEND _sm90_variants kWs:176 kWsPingpong:176)
       endif()

@@ -66,10 +66,21 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             16-bit P(j) is written to the buffer P(j-1)·V(j-1) is not reading, right after the
 //             softmax and while that product runs, instead of after its wait, so the gap between a
 //             warpgroup's P·V landing and its next products holds only the O rescale.
-enum class Sm90Schedule : int { kSerial = 0, kOverlap = 1, kPingpong = 2, kWs = 3, kWsPingpong = 4, kWsTwoP = 5 };
+//   ws-pingpong-p2  ws-p2 with ping-pong turns (both measured separately on an H200; not yet
+//             together).
+enum class Sm90Schedule : int {
+  kSerial = 0,
+  kOverlap = 1,
+  kPingpong = 2,
+  kWs = 3,
+  kWsPingpong = 4,
+  kWsTwoP = 5,
+  kWsPingpongTwoP = 6,
+};
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
-  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP;
+  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP ||
+         s == Sm90Schedule::kWsPingpongTwoP;
 }
 
 struct Sm90Tile {

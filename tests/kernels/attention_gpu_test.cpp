@@ -275,7 +275,11 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoP, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP, at::kBFloat16, 64},
-                      KernelCase{GallopKernel::kSm90WsTwoP, at::kHalf, 64}),
+                      KernelCase{GallopKernel::kSm90WsTwoP, at::kHalf, 64},
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kBFloat16, 64},
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kHalf, 64}),
     case_name);
 
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----

@@ -19,7 +19,7 @@ flash_sm90_*.cu.o:
   - serial schedule: no wait that leaves a group in flight (its products never overlap);
   - every schedule: the O rescale is behind a warp-uniform branch (VOTE.ANY, a predicated BRA,
     then the run of FMULs), so that warps whose row maxima did not move skip it;
-  - ws-p2: P's conversion to 16 bits (block_n / 4 F2FP per thread) also lies between those two
+  - ws-p2, ws-pingpong-p2: P's conversion to 16 bits (block_n / 4 F2FP per thread) also lies between those two
     waits, i.e. overlaps P·V, which is what its second P buffer is for.
 
 Needs cuobjdump and nvdisasm (CUDA toolkit, or the PyPI wheels nvidia-cuda-cuobjdump and
@@ -34,7 +34,7 @@ import subprocess
 import sys
 
 SKIP = 77
-SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2"}
+SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2", "6": "ws-pingpong-p2"}
 
 
 def find_tool(name):
@@ -153,7 +153,7 @@ def check_function(name, ins):
             f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {block_n // 2}: "
             "the softmax no longer overlaps P·V)"
         )
-    if schedule.startswith("ws-p2"):
+    if schedule.startswith(("ws-p2", "ws-pingpong-p2")):
         best = 0
         for k in partial:
             cvt = 0

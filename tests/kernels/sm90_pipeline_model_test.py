@@ -12,7 +12,9 @@ interleavings, with TMA loads landing at random later times, and checks that
     completed by exactly one warpgroup's wait and the other's arrival: named barriers count
     arrivals without phases, so two arrivals before a wait would complete a turn that nobody
     took; and no arrival is left over at the end.
-It mirrors the code by hand: a change to the kernel's loop must be made here too. To show that the
+It mirrors the code by hand: a change to the kernel's loop must be made here too. ws-p2 and
+ws-pingpong-p2 follow the ws and ws-pingpong sequences (their second P buffer changes no wait or
+arrival). To show that the
 model can fail, it also runs the overlap loop as it was when it hung on the H100 (no refill of K
 stage 0 after block 0) and requires that to deadlock, and a ping-pong where warpgroup 1 also
 arrives after its last segment, which must leave an arrival over.
