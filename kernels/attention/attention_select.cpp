@@ -1,7 +1,9 @@
 // select_attention_backend: the `auto` rule over the measured table (attention_tuning.h).
 #include "kernels/attention/attention_select.h"
 
+#include <cctype>
 #include <cstring>
+#include <string_view>
 
 #include "kernels/attention/attention_tuning.h"
 
@@ -14,6 +16,18 @@ const char* dtype_name(c10::ScalarType dtype) {
     case c10::ScalarType::Half: return "fp16";
     default: return "";
   }
+}
+
+// Whether `model` appears in the device name as a whole word: "H200" matches "NVIDIA H200" and
+// "NVIDIA H200 NVL" but not "NVIDIA GH200 480GB" (another product, not measured).
+bool names_model(std::string_view name, std::string_view model) {
+  if (model.empty()) return false;
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  for (size_t at = name.find(model); at != std::string_view::npos; at = name.find(model, at + 1)) {
+    const size_t end = at + model.size();
+    if ((at == 0 || !alnum(name[at - 1])) && (end == name.size() || !alnum(name[end]))) return true;
+  }
+  return false;
 }
 }  // namespace
 
@@ -28,7 +42,7 @@ AttentionOptions select_attention_options(const AttentionDevice& device, c10::Sc
   AttentionOptions options;
   for (size_t i = 0; i < n_rows; ++i) {
     const AttentionTuningRow& row = rows[i];
-    if (device.name.find(row.device) != std::string::npos && row.cc_major == device.cc_major &&
+    if (names_model(device.name, row.device) && row.cc_major == device.cc_major &&
         row.cc_minor == device.cc_minor && std::strcmp(row.dtype, dt) == 0 && row.head_dim == head_dim &&
         len_k >= row.min_len_k && len_k <= row.max_len_k) {
       if (row.backend == AttentionBackend::Gallop && row.gallop_kernel != nullptr && *row.gallop_kernel != '\0')

@@ -18,9 +18,9 @@ struct AttentionDevice {
   int cc_minor = 0;
 };
 
-// The backend `Auto` runs for this device and shape: the table's row when one matches (device
-// name substring, compute capability, dtype, head dim, key length), else Cudnn for bf16/fp16 on
-// compute capability >= 8.0, else Sdpa. Never returns Auto.
+// The backend `Auto` runs for this device and shape: the table's row when one matches (the row's
+// model as a whole word of the device name, compute capability, dtype, head dim, key length), else
+// Cudnn for bf16/fp16 on compute capability >= 8.0, else Sdpa. Never returns Auto.
 AttentionBackend select_attention_backend(const AttentionDevice& device, c10::ScalarType dtype, int64_t head_dim,
                                           int64_t len_k);
 // The same choice as options: with a row naming a gallop kernel, that kernel too.

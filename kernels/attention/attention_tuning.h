@@ -15,7 +15,7 @@
 namespace gallop::kernels {
 
 struct AttentionTuningRow {
-  const char* device;      // substring of the CUDA device name, e.g. "H100"
+  const char* device;      // a whole word of the CUDA device name, e.g. "H100"
   int cc_major;            // compute capability the row was measured on
   int cc_minor;
   const char* dtype;       // "bf16" or "fp16"

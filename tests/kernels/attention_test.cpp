@@ -147,6 +147,22 @@ TEST(AttentionSelect, ARowCanNameTheGallopKernel) {
   EXPECT_FALSE(o.gallop_kernel.has_value());
 }
 
+TEST(AttentionSelect, RowsMatchTheModelAsAWholeWord) {
+  const AttentionTuningRow rows[] = {
+      {"H200", 9, 0, "bf16", 128, 1, 1 << 20, AttentionBackend::Gallop, "gallop-sm90-ws-p2", 650, 560, "test"},
+  };
+  for (const char* name : {"NVIDIA H200", "NVIDIA H200 NVL", "H200"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(select_attention_options({name, 9, 0}, at::kBFloat16, 128, 32760, rows, 1).backend,
+              AttentionBackend::Gallop);
+  }
+  for (const char* name : {"NVIDIA GH200 480GB", "NVIDIA H2000", "NVIDIA H20"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(select_attention_options({name, 9, 0}, at::kBFloat16, 128, 32760, rows, 1).backend,
+              AttentionBackend::Cudnn);
+  }
+}
+
 TEST(AttentionSelect, MeasuredRowsWinOnlyWhereTheyApply) {
   for (const auto& row : kAttentionTuning) {
     SCOPED_TRACE(row.measured);
