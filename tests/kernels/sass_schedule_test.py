@@ -87,6 +87,20 @@ def disassembler():
     return cuobjdump, env
 
 
+def most_between_waits(ins, partial, wanted):
+    """The most instructions matching `wanted` between one of the partial wgmma waits (indices in
+    `partial`) and the next full wait (WARPGROUP.DEPBAR.LE gsb0, 0x0)."""
+    best = 0
+    for k in partial:
+        n = 0
+        for i in ins[k + 1 :]:
+            if "WARPGROUP.DEPBAR.LE gsb0, 0x0" in i:
+                break
+            n += bool(wanted(i))
+        best = max(best, n)
+    return best
+
+
 def check_function(name, ins):
     """Returns a list of failures for one kernel (empty: fine)."""
     failures = []
@@ -140,28 +154,14 @@ def check_function(name, ins):
             break
     if not back_to_back:
         failures.append("S and P·V are never issued back to back (no HGMMA.tnspB after an S HGMMA without a wait)")
-    best = 0
-    for k in partial:
-        ex2 = 0
-        for i in ins[k + 1 :]:
-            if "WARPGROUP.DEPBAR.LE gsb0, 0x0" in i:
-                break
-            ex2 += "MUFU.EX2" in i
-        best = max(best, ex2)
+    best = most_between_waits(ins, partial, lambda i: "MUFU.EX2" in i)
     if best < block_n // 2:
         failures.append(
             f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {block_n // 2}: "
             "the softmax no longer overlaps P·V)"
         )
     if schedule.startswith(("ws-p2", "ws-pingpong-p2")):
-        best = 0
-        for k in partial:
-            cvt = 0
-            for i in ins[k + 1 :]:
-                if "WARPGROUP.DEPBAR.LE gsb0, 0x0" in i:
-                    break
-                cvt += i.startswith("F2FP")
-            best = max(best, cvt)
+        best = most_between_waits(ins, partial, lambda i: i.startswith("F2FP"))
         if best < block_n // 4:
             failures.append(
                 f"at most {best} F2FP between the partial and the full wgmma wait (need {block_n // 4}: "
