@@ -26,7 +26,7 @@
 //     skips its arrival after its last segment, so that every arrival meets exactly one wait.
 //     The turns are hardware named barriers (bar.sync / bar.arrive over the 256 math threads, as
 //     in FlashAttention-3): until 2026-11-26 they were mbarriers polled with try_wait, and that
-//     ping-pong ran 1-3% slower than the same loop without turns (H200). A named barrier counts
+//     ping-pong ran 0.3-2% slower than the same loop without turns (H200). A named barrier counts
 //     arrivals without phases, so a warpgroup must never arrive twice before the other has waited
 //     once; the alternation guarantees it (a warpgroup's next arrival follows its own next turn,
 //     which needs the other's arrival, which follows the other's wait).

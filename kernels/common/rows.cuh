@@ -1,9 +1,8 @@
 // The row loop of the row-wise fused kernels (layer_norm_modulate, qk_norm_rope). A CTA handles a
 // token row with each thread owning kVecs 16-byte groups of it (group g = threadIdx.x + i *
 // blockDim.x), which it holds in registers as loaded (vec::load_raw) while it reduces, normalizes
-// and writes them. Two schedules (RowSchedule) run the same per-row code, so their results are
-// bit-identical
-// (a third, narrow, changes only the launch shape):
+// and writes them. Three schedules (RowSchedule) run the same per-row code; per-row and staged
+// give bit-identical results, narrow changes the launch shape and with it the reduction order:
 //   per-row  one CTA per row, loading into registers. The loads of a row are in flight only until
 //            its CTA first uses them, so the bytes in flight on an SM are at most (resident CTAs) x
 //            (row bytes), and the registers each thread needs bound the resident CTAs.
