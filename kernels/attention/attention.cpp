@@ -81,6 +81,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsPingpong176: return "gallop-sm90-ws-pingpong-n176";
     case attn::GallopKernel::kSm90WsTwoP: return "gallop-sm90-ws-p2";
     case attn::GallopKernel::kSm90WsPingpongTwoP: return "gallop-sm90-ws-pingpong-p2";
+    case attn::GallopKernel::kSm90WsTwoPSplit: return "gallop-sm90-ws-p2-split";
   }
   return "?";
 }
@@ -310,6 +311,21 @@ at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::
   p.k_lens = lens.defined() ? lens.data_ptr<int32_t>() : nullptr;
   p.dtype = element_type(q.scalar_type());
   if (out.numel() == 0) return out;
+  // The -split kernels cut the last wave's tiles along the keys; their fp32 partials live in one
+  // scratch tensor from the caching allocator (stream-ordered, so it may be released on return).
+  const int sms = at::cuda::getDeviceProperties(q.device().index())->multiProcessorCount;
+  const attn::TailSplit split = attn::gallop_kernel_tail_split(kernel, p, sms);
+  at::Tensor partials;
+  if (split.split_tiles > 0) {
+    const int block_m = attn::tail_split_block_m();
+    const int64_t o_floats = split.partial_o_floats(block_m, p.head_dim);
+    partials = at::empty({o_floats + split.partial_lse_floats(block_m)}, q.options().dtype(at::kFloat));
+    p.split_full_tiles = split.full_tiles;
+    p.split_tiles = split.split_tiles;
+    p.splits = split.splits;
+    p.split_o = partials.data_ptr<float>();
+    p.split_lse = p.split_o + o_floats;
+  }
   C10_CUDA_CHECK(attn::launch_gallop_kernel(kernel, p, at::cuda::getCurrentCUDAStream()));
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return out;

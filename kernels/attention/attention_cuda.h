@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include "kernels/attention/attention_params.h"
+#include "kernels/attention/tail_split.h"
 
 namespace gallop::kernels::attn {
 
@@ -15,6 +16,14 @@ bool gallop_kernel_compiled(GallopKernel kernel);
 
 // This binary has device code of `kernel` for the current device, for this dtype and head dim.
 bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim);
+
+// How `kernel` splits the last wave of a launch with these parameters on a device with `sms`
+// SMs (tail_split.h): nothing (split_tiles = 0) except for the -split kernels. The caller
+// allocates the partials (TailSplit::partial_*_floats with tail_split_block_m()), fills the
+// AttentionParams split fields from the plan, then launches.
+TailSplit gallop_kernel_tail_split(GallopKernel kernel, const AttentionParams& p, int sms);
+// Query rows per tile of the split kernels (the Hopper tile's block_m).
+int tail_split_block_m();
 
 // Launches on `stream`. Returns cudaErrorNotSupported for a combination that is not compiled.
 cudaError_t launch_gallop_kernel(GallopKernel kernel, const AttentionParams& p, cudaStream_t stream);

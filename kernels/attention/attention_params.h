@@ -24,6 +24,7 @@ enum class GallopKernel : int32_t {
   kSm90WsPingpong176,  // kSm90WsPingpong with 176-key blocks (head dim 128 only)
   kSm90WsTwoP,      // kSm90Ws with two P buffers: P(j) is converted while P(j-1)·V(j-1) runs
   kSm90WsPingpongTwoP,  // kSm90WsPingpong with two P buffers
+  kSm90WsTwoPSplit,     // kSm90WsTwoP with the last wave's tiles split along the keys (tail_split.h)
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -32,7 +33,7 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
                                                      GallopKernel::kSm90WsPingpong, GallopKernel::kSm90Ws176,
                                                      GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP,
-                                                     GallopKernel::kSm90WsPingpongTwoP};
+                                                     GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]
@@ -59,6 +60,15 @@ struct AttentionParams {
   const int32_t* k_lens = nullptr;
 
   ElementType dtype = ElementType::kBf16;
+
+  // Hopper kernels only: the last wave's tiles split along the keys (tail_split.h). split_tiles = 0
+  // is the plain launch, a (m_blocks, heads, batch) grid. Otherwise the grid is one-dimensional,
+  // TailSplit's order, and the split CTAs write their partials here for the combine kernel.
+  int64_t split_full_tiles = 0;
+  int64_t split_tiles = 0;
+  int32_t splits = 1;
+  float* split_o = nullptr;    // [split_tiles * splits, block_m, D]: each chunk's normalized output
+  float* split_lse = nullptr;  // [split_tiles * splits, block_m]: its log2-sum-exp (chunk_lse2)
 };
 
 }  // namespace gallop::kernels::attn

@@ -30,6 +30,10 @@
 //     arrivals without phases, so a warpgroup must never arrive twice before the other has waited
 //     once; the alternation guarantees it (a warpgroup's next arrival follows its own next turn,
 //     which needs the other's arrival, which follows the other's wait).
+// Split launches (tail_split.h; the -split kernel names): the grid is one-dimensional, the tiles of
+// the last partial wave run as several CTAs over contiguous ranges of key blocks, and those CTAs
+// write their normalized fp32 output and log2-sum-exp instead of the output; split_combine_kernel
+// merges them. The key loop is the same (its block index is offset by the chunk's first block).
 // Keys past kv_end inside the last block are masked to -inf; rows and keys past the tensor's end
 // are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
 // stores; the output is small next to the O(L²) work).
@@ -49,6 +53,7 @@
 #include "kernels/attention/attention_params.h"
 #include "kernels/attention/ptx_sm80.cuh"
 #include "kernels/attention/ptx_sm90.cuh"
+#include "kernels/attention/tail_split.h"
 #include "kernels/attention/tile_config.h"
 #include "kernels/attention/wgmma_sm90.cuh"
 
@@ -256,9 +261,18 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   auto empty_k = [&](int s) { return bars + 8 * (1 + 2 * kStages + s); };
   auto empty_v = [&](int s) { return bars + 8 * (1 + 3 * kStages + s); };
 
-  const int m_block = blockIdx.x;
-  const int head = blockIdx.y;
-  const int batch = blockIdx.z;
+  // The tile this CTA runs and, in a split launch (tail_split.h), its key chunk (-1: every key).
+  int m_block = blockIdx.x, head = blockIdx.y, batch = blockIdx.z, chunk = -1;
+  int64_t partial = -1;
+  if (p.split_tiles > 0) {
+    const SplitCta cta = split_cta(TailSplit{p.split_full_tiles, p.split_tiles, p.splits}, blockIdx.x);
+    const int m_blocks = (p.len_q + kBlockM - 1) / kBlockM;
+    m_block = static_cast<int>(cta.tile % m_blocks);
+    head = static_cast<int>((cta.tile / m_blocks) % p.heads);
+    batch = static_cast<int>(cta.tile / m_blocks / p.heads);
+    chunk = cta.chunk;
+    partial = cta.partial;
+  }
   // Read through a shuffle from lane 0, so that ptxas knows it is warp-uniform and keeps what is
   // derived from it (the Q descriptor) in uniform registers instead of moving it there per wgmma.
   const int warpgroup = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x / 128), 0);
@@ -273,7 +287,15 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
 
   int kv_end = p.len_k;
   if (p.k_lens != nullptr) kv_end = max(0, min(p.k_lens[batch], p.len_k));
-  const int n_blocks = (kv_end + kBlockN - 1) / kBlockN;
+  // Key blocks [block0, block0 + n_blocks); j below counts from block0.
+  int block0 = 0;
+  int n_blocks = (kv_end + kBlockN - 1) / kBlockN;
+  if (chunk >= 0) {
+    const KeyChunk kc = key_chunk(n_blocks, chunk, p.splits);
+    block0 = kc.begin;
+    n_blocks = kc.end - kc.begin;
+  }
+  const int key_base = block0 * kBlockN;
 
   // ---- loads (issued by `loader` only) ----
   auto load_k = [&](int j) {
@@ -281,16 +303,16 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     ptx90::mbarrier_arrive_expect_tx(full_k(s), Layout::kKVBytes);
 #pragma unroll
     for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64, j * kBlockN, head,
-                         batch);
+      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64, key_base + j * kBlockN,
+                         head, batch);
   };
   auto load_v = [&](int j) {
     const int s = j % kStages;
     ptx90::mbarrier_arrive_expect_tx(full_v(s), Layout::kKVBytes);
 #pragma unroll
     for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64, j * kBlockN, head,
-                         batch);
+      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64, key_base + j * kBlockN,
+                         head, batch);
   };
   // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
   // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
@@ -384,7 +406,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   st.row_sum[0] = st.row_sum[1] = 0.f;
   float correction[2];
   float block_sum[2];
-  const bool last_partial = n_blocks * kBlockN > kv_end;
+  const bool last_partial = (block0 + n_blocks) * kBlockN > kv_end;
 
   // The mbarrier waits before these may leave a warp diverged; wgmma needs it converged.
   auto issue_s = [&](int stage) {
@@ -433,7 +455,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       ptx90::wgmma_wait<0>();
       fence_array(s);
       release(empty_k(stage));
-      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
+      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, key_base + j * kBlockN, kv_end, t, p.scale_log2,
                              correction, block_sum);
       rescale_o<kHeadDim>(o, correction);
       st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
@@ -465,7 +487,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     ptx90::wgmma_wait<0>();
     fence_array(s);
     release(empty_k(0));
-    softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, 0, kv_end, t, p.scale_log2, correction, block_sum);
+    softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, key_base, kv_end, t, p.scale_log2, correction, block_sum);
     st.row_sum[0] = block_sum[0];
     st.row_sum[1] = block_sum[1];
     convert_p<T, kBlockN>(s, pf);
@@ -488,7 +510,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       ptx90::wgmma_wait<1>();                           // S(j) has landed
       fence_array(s);
       release(empty_k(stage));
-      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, j * kBlockN, kv_end, t, p.scale_log2,
+      softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, key_base + j * kBlockN, kv_end, t, p.scale_log2,
                              correction, block_sum);
       // ws-p2: P(j) into the other buffer while P(j-1)·V(j-1) still runs; keep_live after it holds
       // p_prev's registers allocated (ptxas cannot give them to p_next, which would need the
@@ -538,6 +560,25 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   }
 
   // ---- epilogue: O / l straight to global memory ----
+  if (chunk >= 0) {
+    // A key chunk of a split tile: its normalized output and log2-sum-exp, fp32, for the combine.
+    float* part = p.split_o + partial * kBlockM * kHeadDim;
+    const int tile_row_a = consumer * 64 + warp * 16 + g;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float l = ptx::quad_sum(st.row_sum[r]);
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      const int tile_row = tile_row_a + 8 * r;
+      if (m_block * kBlockM + tile_row < p.len_q) {
+        float* dst = part + tile_row * kHeadDim + 2 * t;
+#pragma unroll
+        for (int i = 0; i < kHeadDim / 8; ++i)
+          *reinterpret_cast<float2*>(dst + 8 * i) = make_float2(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+        if (t == 0) p.split_lse[partial * kBlockM + tile_row] = chunk_lse2(st.row_max[r], l, p.scale_log2);
+      }
+    }
+    return;
+  }
   T* out = static_cast<T*>(p.o) + batch * p.o_batch_stride + head * p.o_head_stride;
   const int row_a = m_block * kBlockM + consumer * 64 + warp * 16 + g;
 #pragma unroll
@@ -553,6 +594,51 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     }
   }
 #endif  // GALLOP_SM90A_DEVICE
+}
+
+// Merges the key chunks of a split launch (tail_split.h): one warp per query row of a split tile,
+// each lane owning kHeadDim / 32 adjacent columns; out = sum_c w_c O_c with chunk_weights. Rows
+// past len_q have no partial and are skipped. Grid: split_tiles * block_m / 4 CTAs of 128 threads.
+template <typename T, int kHeadDim, int kBlockM>
+__global__ void __launch_bounds__(128) split_combine_kernel(const AttentionParams p) {
+  constexpr int kCols = kHeadDim / 32;
+  static_assert(kCols % 2 == 0, "two columns per store");
+  const int64_t row_id = static_cast<int64_t>(blockIdx.x) * 4 + threadIdx.x / 32;  // over split tiles' rows
+  const int lane = threadIdx.x % 32;
+  if (row_id >= p.split_tiles * kBlockM) return;
+  const int64_t tile = p.split_full_tiles + row_id / kBlockM;
+  const int tile_row = static_cast<int>(row_id % kBlockM);
+  const int m_blocks = (p.len_q + kBlockM - 1) / kBlockM;
+  const int row = static_cast<int>(tile % m_blocks) * kBlockM + tile_row;
+  if (row >= p.len_q) return;
+  const int head = static_cast<int>((tile / m_blocks) % p.heads);
+  const int batch = static_cast<int>(tile / m_blocks / p.heads);
+
+  const int64_t first = (row_id / kBlockM) * p.splits;  // the tile's first partial
+  float lse[kMaxTailSplits];
+  float w[kMaxTailSplits];
+#pragma unroll
+  for (int c = 0; c < kMaxTailSplits; ++c)
+    lse[c] = c < p.splits ? p.split_lse[(first + c) * kBlockM + tile_row] : -INFINITY;
+  chunk_weights(lse, w);
+  float acc[kCols];
+#pragma unroll
+  for (int e = 0; e < kCols; ++e) acc[e] = 0.f;
+#pragma unroll
+  for (int c = 0; c < kMaxTailSplits; ++c) {
+    if (w[c] == 0.f) continue;  // an empty chunk's partial holds zeros; skip its reads
+    const float* src = p.split_o + ((first + c) * kBlockM + tile_row) * kHeadDim + lane * kCols;
+#pragma unroll
+    for (int e = 0; e < kCols; e += 2) {
+      const float2 v = *reinterpret_cast<const float2*>(src + e);
+      acc[e] = fmaf(w[c], v.x, acc[e]);
+      acc[e + 1] = fmaf(w[c], v.y, acc[e + 1]);
+    }
+  }
+  T* out = static_cast<T*>(p.o) + batch * p.o_batch_stride + head * p.o_head_stride +
+           static_cast<int64_t>(row) * p.o_row_stride + lane * kCols;
+#pragma unroll
+  for (int e = 0; e < kCols; e += 2) *reinterpret_cast<uint32_t*>(out + e) = ptx::pack2<T>(acc[e], acc[e + 1]);
 }
 
 }  // namespace sm90

@@ -75,8 +75,22 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
   auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
-  const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
-  kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
+  if (p.split_tiles == 0) {
+    const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
+    kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
+    return cudaGetLastError();
+  }
+  // A split launch (tail_split.h): one-dimensional grid in TailSplit's order, then the combine.
+  const TailSplit plan{p.split_full_tiles, p.split_tiles, p.splits};
+  const int64_t tiles = static_cast<int64_t>((p.len_q + kTile.block_m - 1) / kTile.block_m) * p.heads * p.batch;
+  if (p.splits < 2 || p.splits > kMaxTailSplits || p.split_o == nullptr || p.split_lse == nullptr ||
+      plan.full_tiles + plan.split_tiles != tiles || plan.ctas() > 0x7fffffff)
+    return cudaErrorInvalidValue;
+  kernel<<<static_cast<unsigned>(plan.ctas()), sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
+  err = cudaGetLastError();
+  if (err != cudaSuccess) return err;
+  const int64_t combine_ctas = (plan.split_tiles * kTile.block_m + 3) / 4;
+  sm90::split_combine_kernel<T, kHeadDim, kTile.block_m><<<static_cast<unsigned>(combine_ctas), 128, 0, stream>>>(p);
   return cudaGetLastError();
 }
 
