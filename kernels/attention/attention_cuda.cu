@@ -66,6 +66,8 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       if (v.schedule == Sm90Schedule::kWs) return fn.template run<T, D, Sm90Schedule::kWs, 176>();
       if (v.schedule == Sm90Schedule::kWsPingpong) return fn.template run<T, D, Sm90Schedule::kWsPingpong, 176>();
     }
+    if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoP)
+      return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144>();
   }
   return fallback;
 }
@@ -113,6 +115,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoP: return {Sm90Schedule::kWsTwoP, 128};
     case GallopKernel::kSm90WsPingpongTwoP: return {Sm90Schedule::kWsPingpongTwoP, 128};
     case GallopKernel::kSm90WsTwoPSplit: return {Sm90Schedule::kWsTwoP, 128};  // + the split plan
+    case GallopKernel::kSm90WsTwoP144: return {Sm90Schedule::kWsTwoP, 144};
     default: return {tile.schedule, tile.block_n};
   }
 }

@@ -25,6 +25,7 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoP,      // kSm90Ws with two P buffers: P(j) is converted while P(j-1)·V(j-1) runs
   kSm90WsPingpongTwoP,  // kSm90WsPingpong with two P buffers
   kSm90WsTwoPSplit,     // kSm90WsTwoP with the last wave's tiles split along the keys (tail_split.h)
+  kSm90WsTwoP144,       // kSm90WsTwoP with 144-key blocks (head dim 128 only)
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -33,7 +34,8 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
                                                      GallopKernel::kSm90WsPingpong, GallopKernel::kSm90Ws176,
                                                      GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP,
-                                                     GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit};
+                                                     GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit,
+                                                     GallopKernel::kSm90WsTwoP144};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

@@ -244,8 +244,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr int kColBlocks = kHeadDim / 64;  // 64-column (128-byte) boxes per row
   static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
-  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 176, "key block");
-  static_assert(!kTwoP || kBlockN <= 128, "two P buffers fit the registers only up to 128 keys");
+  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 144 || kBlockN == 176, "key block");
+  static_assert(!kTwoP || kBlockN <= 144, "two P buffers fit the registers only up to 144 keys");
 
   const AttentionParams& p = params.p;
   extern __shared__ unsigned char smem_raw[];

@@ -100,7 +100,9 @@ struct Sm90Tile {
 // cuDNN's 563.0-567.1 in the same run; ws-n176 (FlashAttention-3's 176-key block) 619.2-632.2,
 // ws-pingpong-n176 618.7-631.5, ws 607.3-625.7. The earlier run on the same kind of card: overlap
 // 592-611, pingpong 588-601, serial 523-533. The 176-key block cannot hold a second P buffer (S 88
-// + P 44 + O 64 registers already take ~230 of the 240).
+// + P 44 + O 64 registers already take ~230 of the 240); a 144-key block can (S 72 + 2 x P 36 + O
+// 64: ws-p2-n144, R231 of 240 in the SASS, no spills; not timed yet). The -split kernel is ws-p2
+// with the grid's last partial wave split along the keys (tail_split.h), not a tile of its own.
 // D = 64: 128 x 128, 3 stages, serial: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half
 // as long, so a deeper pipeline hides the same load latency. One CTA per SM (161 registers x 256
 // threads: a second CTA would not get its registers). Every schedule passes the GPU tests at head

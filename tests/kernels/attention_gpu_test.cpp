@@ -286,6 +286,9 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kBFloat16, 64},
                       KernelCase{GallopKernel::kSm90WsPingpongTwoP, at::kHalf, 64},
+                      // ws-p2 with 144-key blocks: head dim 128 only.
+                      KernelCase{GallopKernel::kSm90WsTwoP144, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP144, at::kHalf, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
