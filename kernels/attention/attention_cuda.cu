@@ -116,6 +116,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsPingpongTwoP: return {Sm90Schedule::kWsPingpongTwoP, 128};
     case GallopKernel::kSm90WsTwoPSplit: return {Sm90Schedule::kWsTwoP, 128};  // + the split plan
     case GallopKernel::kSm90WsTwoP144: return {Sm90Schedule::kWsTwoP, 144};
+    case GallopKernel::kSm90WsTwoP144Split: return {Sm90Schedule::kWsTwoP, 144};  // + the split plan
     default: return {tile.schedule, tile.block_n};
   }
 }
@@ -129,7 +130,8 @@ int tail_split_block_m() { return kSm90Tile128.block_m; }
 TailSplit gallop_kernel_tail_split(GallopKernel kernel, const AttentionParams& p, int sms) {
   const int64_t m_blocks = (static_cast<int64_t>(p.len_q) + kSm90Tile128.block_m - 1) / kSm90Tile128.block_m;
   const int64_t tiles = m_blocks * p.heads * p.batch;
-  if (kernel != GallopKernel::kSm90WsTwoPSplit) return plan_tail_split(tiles, 0, 0);  // nothing split
+  if (kernel != GallopKernel::kSm90WsTwoPSplit && kernel != GallopKernel::kSm90WsTwoP144Split)
+    return plan_tail_split(tiles, 0, 0);  // nothing split
   const int block_n = sm90_variant(kernel, p.head_dim).block_n;
   const int key_blocks = static_cast<int>((static_cast<int64_t>(p.len_k) + block_n - 1) / block_n);
   return plan_tail_split(tiles, sms, key_blocks);

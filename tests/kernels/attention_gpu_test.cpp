@@ -289,6 +289,8 @@ INSTANTIATE_TEST_SUITE_P(
                       // ws-p2 with 144-key blocks: head dim 128 only.
                       KernelCase{GallopKernel::kSm90WsTwoP144, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kHalf, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
@@ -302,31 +304,33 @@ INSTANTIATE_TEST_SUITE_P(
 // beyond one wave on most cards): tiles = SMs + SMs / 4, so the last wave's tiles split in 4.
 TEST(GallopAttentionSplit, WholeAndSplitTilesMatchTheReference) {
   GALLOP_SKIP_IF_NO_CUDA();
-  const auto kernel = GallopKernel::kSm90WsTwoPSplit;
-  for (const auto dtype : {at::kBFloat16, at::kHalf}) {
-    for (const int64_t head_dim : {64, 128}) {
-      const KernelCase kc{kernel, dtype, head_dim};
-      if (!gallop_kernel_available(kernel, dtype, head_dim))
-        GTEST_SKIP() << gallop_kernel_name(kernel) << " is not available on " << kt::device_description();
-      const int sms = at::cuda::getDeviceProperties(0)->multiProcessorCount;
-      const int64_t tiles = sms + std::max(1, sms / 4);
-      // One head, tiles x 128 rows less a few; and two samples with padded keys, one of them
-      // shorter than the chunk count in key blocks (empty chunks).
-      for (const Shape& s : {Shape{1, tiles * 128 - 5, 2000, 1, {}, 700},
-                             Shape{2, (tiles / 2 + 1) * 128 - 70, 1500, 1, {1500, 200}, 700}}) {
-        attn::AttentionParams p;
-        p.batch = static_cast<int32_t>(s.batch);
-        p.heads = static_cast<int32_t>(s.heads);
-        p.len_q = static_cast<int32_t>(s.len_q);
-        p.len_k = static_cast<int32_t>(s.len_k);
-        p.head_dim = static_cast<int32_t>(head_dim);
-        const attn::TailSplit plan = attn::gallop_kernel_tail_split(kernel, p, sms);
-        EXPECT_GT(plan.full_tiles, 0) << describe(s);
-        EXPECT_GT(plan.split_tiles, 0) << describe(s);
-        std::cout << "[ info ] " << describe(s) << " on " << sms << " SMs: " << plan.full_tiles << " whole tiles, "
-                  << plan.split_tiles << " split in " << plan.splits << "\n";
-        check_shape(kc, s, 5000 + head_dim);
-      }
+  const int sms = at::cuda::getDeviceProperties(at::cuda::current_device())->multiProcessorCount;
+  const int64_t tiles = sms + std::max(1, sms / 4);
+  for (const KernelCase& kc : {KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
+                               KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kHalf, 128},
+                               KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 64},
+                               KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kHalf, 64},
+                               KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kBFloat16, 128}}) {
+    if (!gallop_kernel_available(kc.kernel, kc.dtype, kc.head_dim))
+      GTEST_SKIP() << gallop_kernel_name(kc.kernel) << " is not available on " << kt::device_description();
+    SCOPED_TRACE(::testing::PrintToString(kc));
+    // One head, tiles x 128 rows less a few; and two samples with padded keys, one of them
+    // shorter than the chunk count in key blocks (empty chunks).
+    for (const Shape& s : {Shape{1, tiles * 128 - 5, 2000, 1, {}, 700},
+                           Shape{2, (tiles / 2 + 1) * 128 - 70, 1500, 1, {1500, 200}, 700}}) {
+      attn::AttentionParams p;
+      p.batch = static_cast<int32_t>(s.batch);
+      p.heads = static_cast<int32_t>(s.heads);
+      p.len_q = static_cast<int32_t>(s.len_q);
+      p.len_k = static_cast<int32_t>(s.len_k);
+      p.head_dim = static_cast<int32_t>(kc.head_dim);
+      const attn::TailSplit plan = attn::gallop_kernel_tail_split(kc.kernel, p, sms);
+      EXPECT_GT(plan.full_tiles, 0) << describe(s);
+      EXPECT_GT(plan.split_tiles, 0) << describe(s);
+      std::cout << "[ info ] " << gallop_kernel_name(kc.kernel) << " " << describe(s) << " on " << sms
+                << " SMs: " << plan.full_tiles << " whole tiles, " << plan.split_tiles << " split in " << plan.splits
+                << "\n";
+      check_shape(kc, s, 5000 + kc.head_dim);
     }
   }
 }

@@ -221,8 +221,12 @@ TEST(TailSplit, OnlyTheSplitKernelSplits) {
   EXPECT_EQ(split.split_tiles, 36);
   EXPECT_EQ(split.splits, 3);
   EXPECT_EQ(tail_split_block_m(), 128);
+  // 144-key blocks: 228 key blocks, the same tiles.
+  const TailSplit n144 = gallop_kernel_tail_split(GallopKernel::kSm90WsTwoP144Split, p, 132);
+  EXPECT_EQ(n144.split_tiles, 36);
+  EXPECT_EQ(n144.splits, 3);
   for (auto kernel : kAllGallopKernels) {
-    if (kernel == GallopKernel::kSm90WsTwoPSplit) continue;
+    if (kernel == GallopKernel::kSm90WsTwoPSplit || kernel == GallopKernel::kSm90WsTwoP144Split) continue;
     const TailSplit none = gallop_kernel_tail_split(kernel, p, 132);
     EXPECT_EQ(none.split_tiles, 0);
     EXPECT_EQ(none.full_tiles, 12 * 256);
