@@ -125,6 +125,14 @@ int run_bench(const BenchOptions& o) {
                            {"dtype", policy.dtype == at::kBFloat16 ? "bf16" : "fp32"},
                            {"repeat", o.repeat}};
   for (const auto& [k, v] : build_features()) report["build"][k] = v;
+  // Rewritten after every measurement, so that a backend that kills the process (a kernel fault
+  // poisons the CUDA context) leaves the rows measured before it in the file.
+  const auto write_report = [&] {
+    if (o.json_path.empty()) return;
+    std::ofstream out(o.json_path);
+    GALLOP_CHECK(out.good(), InvalidArgument, o.json_path, ": cannot write the JSON report");
+    out << report.dump(2) << "\n";
+  };
 
   // ---- DiT ------------------------------------------------------------------------------------
   log_info("bench: building the " + o.model + " DiT with random weights on " + dev.str());
@@ -168,6 +176,7 @@ int run_bench(const BenchOptions& o) {
                              {"seconds_per_forward", median},
                              {"seconds_all", times},
                              {"peak_gib", peak_gib(dev)}});
+    write_report();
   }
   dit = nullptr;
 
@@ -188,11 +197,7 @@ int run_bench(const BenchOptions& o) {
     std::cout << "\n";
     report["vae_decode"] = {{"seconds", secs}, {"frames", frames}, {"peak_gib", peak_gib(dev)}};
   }
-  if (!o.json_path.empty()) {
-    std::ofstream out(o.json_path);
-    GALLOP_CHECK(out.good(), InvalidArgument, o.json_path, ": cannot write the JSON report");
-    out << report.dump(2) << "\n";
-  }
+  write_report();
   return 0;
 }
 
