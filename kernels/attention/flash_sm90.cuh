@@ -303,16 +303,16 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     ptx90::mbarrier_arrive_expect_tx(full_k(s), Layout::kKVBytes);
 #pragma unroll
     for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64, key_base + j * kBlockN,
-                         head, batch);
+      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64,
+                         key_base + j * kBlockN, head, batch);
   };
   auto load_v = [&](int j) {
     const int s = j % kStages;
     ptx90::mbarrier_arrive_expect_tx(full_v(s), Layout::kKVBytes);
 #pragma unroll
     for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64, key_base + j * kBlockN,
-                         head, batch);
+      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64,
+                         key_base + j * kBlockN, head, batch);
   };
   // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
   // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
@@ -487,7 +487,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     ptx90::wgmma_wait<0>();
     fence_array(s);
     release(empty_k(0));
-    softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, key_base, kv_end, t, p.scale_log2, correction, block_sum);
+    softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, key_base, kv_end, t, p.scale_log2, correction,
+                           block_sum);
     st.row_sum[0] = block_sum[0];
     st.row_sum[1] = block_sum[1];
     convert_p<T, kBlockN>(s, pf);
