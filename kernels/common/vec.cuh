@@ -107,19 +107,12 @@ __device__ __forceinline__ uint32_t pack_word(float a, float b) {
   }
 }
 
-// Stores N values as T (N * sizeof(T) a multiple of 8 bytes; p aligned to that access width), built
-// from packed words in registers (16-byte stores, or 8-byte ones for a 16-bit T with N = 4).
+// Stores the packed words of N values of T (N * sizeof(T) a multiple of 8 bytes; p aligned to that
+// access width): 16-byte stores, or 8-byte ones for a 16-bit T with N = 4.
 template <typename T, int N>
-__device__ __forceinline__ void store_group(T* p, const float (&in)[N]) {
-  constexpr int kPer = std::is_same_v<T, float> ? 1 : 2;  // elements per word
-  constexpr int kWords = N / kPer;
-  static_assert(N % kPer == 0 && kWords % 2 == 0, "whole 8-byte accesses");
-  uint32_t w[kWords];
-#pragma unroll
-  for (int i = 0; i < kWords; ++i) {
-    if constexpr (kPer == 2) w[i] = pack_word<T>(in[2 * i], in[2 * i + 1]);
-    else w[i] = pack_word<T>(in[i], 0.f);
-  }
+__device__ __forceinline__ void store_words(T* p, const uint32_t (&w)[N * sizeof(T) / 4]) {
+  constexpr int kWords = N * static_cast<int>(sizeof(T)) / 4;
+  static_assert(kWords % 2 == 0, "whole 8-byte accesses");
   if constexpr (kWords % 4 == 0) {
 #pragma unroll
     for (int i = 0; i < kWords / 4; ++i)
@@ -128,6 +121,19 @@ __device__ __forceinline__ void store_group(T* p, const float (&in)[N]) {
 #pragma unroll
     for (int i = 0; i < kWords / 2; ++i) reinterpret_cast<uint2*>(p)[i] = make_uint2(w[2 * i], w[2 * i + 1]);
   }
+}
+
+// Stores N values as T (rounded to nearest even; same sizes and alignment as store_words).
+template <typename T, int N>
+__device__ __forceinline__ void store_group(T* p, const float (&in)[N]) {
+  constexpr int kPer = std::is_same_v<T, float> ? 1 : 2;  // elements per word
+  uint32_t w[N / kPer];
+#pragma unroll
+  for (int i = 0; i < N / kPer; ++i) {
+    if constexpr (kPer == 2) w[i] = pack_word<T>(in[2 * i], in[2 * i + 1]);
+    else w[i] = pack_word<T>(in[i], 0.f);
+  }
+  store_words<T, N>(p, w);
 }
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -116,6 +116,10 @@ at::Tensor rope_freqs_table(int64_t head_dim, int64_t max_pos, double theta, at:
   return at::cat({band(head_dim - 4 * d6), band(2 * d6), band(2 * d6)}, 1).to(device);
 }
 
+at::Tensor rope_freqs_table_f32(const at::Tensor& freqs) {
+  return freqs_as_real(freqs).to(at::kFloat).contiguous();
+}
+
 std::pair<at::Tensor, at::Tensor> qk_norm_rope_reference(const at::Tensor& q, const at::Tensor& k,
                                                          const at::Tensor& weight_q, const at::Tensor& weight_k,
                                                          const at::Tensor& freqs, const std::vector<RopeGrid>& grids,
@@ -150,7 +154,18 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
     const auto wq = weight_q.to(q.device(), at::kFloat).contiguous();
     const auto wk = weight_k.to(q.device(), at::kFloat).contiguous();
     const auto table = freqs_real.to(q.device()).contiguous();  // [P, D/2, 2] float64
-    if (aligned16(wq) && aligned16(wk) && aligned16(table)) {
+    at::Tensor table_f32;  // [P, D/2, 2] float32, for the bracketed rotation of a 16-bit output
+    if (options.out_dtype != at::kFloat) {
+      if (options.freqs_f32.defined()) {
+        TORCH_CHECK(options.freqs_f32.scalar_type() == at::kFloat && options.freqs_f32.sizes() == table.sizes(),
+                    "qk_norm_rope: freqs_f32 must be float32 ", table.sizes(), " (rope_freqs_table_f32), got ",
+                    options.freqs_f32.scalar_type(), " ", options.freqs_f32.sizes());
+        table_f32 = options.freqs_f32.to(q.device()).contiguous();
+      } else {
+        table_f32 = rope_freqs_table_f32(table);
+      }
+    }
+    if (aligned16(wq) && aligned16(wk) && aligned16(table) && (!table_f32.defined() || aligned16(table_f32))) {
       auto out_q = at::empty({q.size(0), q.size(1), heads, dim / heads}, q.options().dtype(options.out_dtype));
       auto out_k = at::empty_like(out_q);
       rope::QkNormRopeParams p;
@@ -164,6 +179,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
       p.x_row_stride[1] = k.stride(1);
       p.out_row_stride[0] = p.out_row_stride[1] = dim;
       p.freqs = table.data_ptr<double>();
+      p.freqs_f32 = table_f32.defined() ? table_f32.data_ptr<float>() : nullptr;
       p.max_pos = static_cast<int32_t>(table.size(0));
       p.rows = q.size(0) * q.size(1);
       p.len = q.size(1);

@@ -9,6 +9,10 @@
 //   rotated pairs (a, b) = (y[2p], y[2p+1]) of each head, in float64:
 //        (a·cos − b·sin, a·sin + b·cos)          each product and sum rounded separately
 //   -> fp32 (the official `.float()`) -> output dtype (the cast before the attention kernel).
+// For a 16-bit output each pair's output is decided in fp32 by the bracket of rope_rotate.h (with
+// the fp32 copy of the table, freqs_f32), which gives the same bits; only the pairs it leaves
+// undecided (0.3% of pairs for bf16, 1.7% for fp16) go through float64. An fp32 output takes
+// float64 for every pair.
 // Tokens at or past frames·height·width of their sample (padding) pass through unrotated. Pair p of
 // a head takes its angle from the frame index for p < pairs_t, the row index for the next pairs_h
 // pairs and the column index for the rest (the table's [t | h | w] split).
@@ -22,9 +26,13 @@
 // Build: ARCHS 80 90a.
 #include <cuda_runtime.h>
 
+#include <cstring>
+#include <type_traits>
+
 #include "kernels/common/rows.cuh"
 #include "kernels/common/vec.cuh"
 #include "kernels/qk_norm_rope/qk_norm_rope_cuda.h"
+#include "kernels/qk_norm_rope/rope_rotate.h"
 
 namespace gallop::kernels::rope {
 
@@ -50,23 +58,54 @@ __device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_
   return true;
 }
 
-// (cos, sin) of the pair that starts at element `col` of a token row at grid position pos
-// (half = head_dim / 2, the table's row length).
-__device__ __forceinline__ double2 pair_angle(const QkNormRopeParams& p, int half, int col, const int (&pos)[3]) {
+// Index in the table of the (cos, sin) of the pair that starts at element `col` of a token row at
+// grid position pos (half = head_dim / 2, the table's row length).
+__device__ __forceinline__ int pair_slot(const QkNormRopeParams& p, int half, int col, const int (&pos)[3]) {
   const int pair = (col % p.head_dim) / 2;
   // Selects, not pos[axis]: a run-time index would put pos in local memory (it did in the staged
   // kernels' row loop; rows_sass_test.py checks).
   const int at = pair < p.pairs_t ? pos[0] : (pair < p.pairs_t + p.pairs_h ? pos[1] : pos[2]);
-  return __ldg(reinterpret_cast<const double2*>(p.freqs) + at * half + pair);
+  return at * half + pair;
+}
+
+__device__ __forceinline__ double2 angle_f64(const QkNormRopeParams& p, int slot) {
+  return __ldg(reinterpret_cast<const double2*>(p.freqs) + slot);
 }
 
 // (a, b) -> (a·cos − b·sin, a·sin + b·cos) in float64, each product and sum rounded separately
 // (the official complex128 multiply), then to fp32.
-__device__ __forceinline__ void rotate_pair(double2 cs, float& a, float& b) {
-  const double x = a, y = b;
-  a = __double2float_rn(__dsub_rn(__dmul_rn(x, cs.x), __dmul_rn(y, cs.y)));
-  b = __double2float_rn(__dadd_rn(__dmul_rn(x, cs.y), __dmul_rn(y, cs.x)));
+__device__ __forceinline__ void rotate_pair(double2 cs, float& a, float& b) { rotate_pair_f64(cs.x, cs.y, a, b); }
+
+// Two fp32 values rounded to the 16-bit T (nearest even) in one conversion, x in the low half.
+template <typename T>
+struct Pack16 {
+  __device__ __forceinline__ uint32_t operator()(float x, float y) const {
+    uint32_t w;
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      const __nv_bfloat162 h = __floats2bfloat162_rn(x, y);
+      memcpy(&w, &h, sizeof(w));
+    } else {
+      const __half2 h = __floats2half2_rn(x, y);
+      memcpy(&w, &h, sizeof(w));
+    }
+    return w;
+  }
+};
+
+// The rotated pair (a, b) at table slot `slot` as the 16-bit Tout, packed: the fp32 bracket where it
+// decides (cs = the slot's fp32 (cos, sin)), float64 for the rest; the same bits either way.
+template <typename Tout>
+__device__ __forceinline__ uint32_t rotate_pair_word(const QkNormRopeParams& p, int slot, float2 cs, float a, float b) {
+  uint32_t w;
+  if (!rotate_pair_bracketed(cs.x, cs.y, a, b, Pack16<Tout>{}, w)) {
+    rotate_pair(angle_f64(p, slot), a, b);
+    w = vec::pack_word<Tout>(a, b);
+  }
+  return w;
 }
+
+template <typename Tout>
+constexpr bool kBracketable = !std::is_same_v<Tout, float>;
 
 // Sum of squares of this thread's groups of a raw row, in the order of the first kernel version
 // (group by group, element by element, one fma each).
@@ -111,6 +150,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
   const float* weight = p.weight[which];
   const int groups = p.dim / G;
   const int half = p.head_dim / 2;
+  const float2* freqs_f32 = reinterpret_cast<const float2*>(p.freqs_f32);  // 16-bit outputs only
 
   rows::for_each_row<kStaged, Regs>(
       p.rows, groups, ring, rows::stage_bytes(1, kVecs, blockDim.x) / 16,
@@ -130,9 +170,21 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
           if (g < groups) {
             float y[G];
             normalize_group<Tin>(regs.g[0][i], r, weight, g, y);
-            if (rotate) {
+            if constexpr (kBracketable<Tout>) {
+              if (rotate) {
+                uint32_t w[G / 2];
 #pragma unroll
-              for (int e = 0; e < G; e += 2) rotate_pair(pair_angle(p, half, g * G + e, pos), y[e], y[e + 1]);
+                for (int e = 0; e < G; e += 2) {
+                  const int slot = pair_slot(p, half, g * G + e, pos);
+                  w[e / 2] = rotate_pair_word<Tout>(p, slot, __ldg(freqs_f32 + slot), y[e], y[e + 1]);
+                }
+                vec::store_words<Tout, G>(out + g * G, w);
+                continue;
+              }
+            } else if (rotate) {
+#pragma unroll
+              for (int e = 0; e < G; e += 2)
+                rotate_pair(angle_f64(p, pair_slot(p, half, g * G + e, pos)), y[e], y[e + 1]);
             }
             vec::store_group<Tout, G>(out + g * G, y);
           }
@@ -145,7 +197,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
 // same reduction order as block_sum, so every output is bit-identical to the per-tensor kernel's),
 // and each (cos, sin) pair and the token's position are read once for q and k instead of twice.
 template <typename Tin, typename Tout, int kVecs, bool kStaged>
-__global__ void __launch_bounds__(kMaxThreads)
+__global__ void __launch_bounds__(kMaxThreads, 1)
     qk_norm_rope_paired_kernel(const __grid_constant__ QkNormRopeParams p) {
   constexpr int G = vec::kGroup<Tin>;
   using Regs = rows::RawGroups<kVecs, 2>;  // g[0] = q, g[1] = k
@@ -155,6 +207,7 @@ __global__ void __launch_bounds__(kMaxThreads)
   const Tin* xk = static_cast<const Tin*>(p.x[1]);
   const int groups = p.dim / G;
   const int half = p.head_dim / 2;
+  const float2* freqs_f32 = reinterpret_cast<const float2*>(p.freqs_f32);  // 16-bit outputs only
 
   rows::for_each_row<kStaged, Regs>(
       p.rows, groups, ring, rows::stage_bytes(2, kVecs, blockDim.x) / 16,
@@ -182,10 +235,34 @@ __global__ void __launch_bounds__(kMaxThreads)
             float yq[G], yk[G];
             normalize_group<Tin>(regs.g[0][i], rq, p.weight[0], g, yq);
             normalize_group<Tin>(regs.g[1][i], rk, p.weight[1], g, yk);
-            if (rotate) {
+            if constexpr (kBracketable<Tout>) {
+              if (rotate) {
+                uint32_t wq[G / 2], wk[G / 2];
+#pragma unroll
+                for (int e = 0; e < G; e += 2) {
+                  const int slot = pair_slot(p, half, g * G + e, pos);
+                  const float2 cs = __ldg(freqs_f32 + slot);  // one read for q and k
+                  // One float64 fallback for both pairs when either is undecided (fewer branches;
+                  // a decided pair gets the same bits again).
+                  const bool decided =
+                      rotate_pair_bracketed(cs.x, cs.y, yq[e], yq[e + 1], Pack16<Tout>{}, wq[e / 2]) &
+                      rotate_pair_bracketed(cs.x, cs.y, yk[e], yk[e + 1], Pack16<Tout>{}, wk[e / 2]);
+                  if (!decided) {
+                    const double2 cs64 = angle_f64(p, slot);
+                    rotate_pair(cs64, yq[e], yq[e + 1]);
+                    rotate_pair(cs64, yk[e], yk[e + 1]);
+                    wq[e / 2] = vec::pack_word<Tout>(yq[e], yq[e + 1]);
+                    wk[e / 2] = vec::pack_word<Tout>(yk[e], yk[e + 1]);
+                  }
+                }
+                vec::store_words<Tout, G>(oq + g * G, wq);
+                vec::store_words<Tout, G>(ok + g * G, wk);
+                continue;
+              }
+            } else if (rotate) {
 #pragma unroll
               for (int e = 0; e < G; e += 2) {
-                const double2 cs = pair_angle(p, half, g * G + e, pos);  // one read for q and k
+                const double2 cs = angle_f64(p, pair_slot(p, half, g * G + e, pos));  // one read for q and k
                 rotate_pair(cs, yq[e], yq[e + 1]);
                 rotate_pair(cs, yk[e], yk[e + 1]);
               }
@@ -265,6 +342,7 @@ cudaError_t launch_out(const QkNormRopeParams& p, cudaStream_t stream) {
 
 cudaError_t launch_qk_norm_rope(const QkNormRopeParams& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
+  if (p.out_type != ElementKind::kFloat32 && p.freqs_f32 == nullptr) return cudaErrorInvalidValue;
   switch (p.in_type) {
     case ElementKind::kFloat32: return launch_out<float>(p, stream);
     case ElementKind::kBFloat16: return launch_out<__nv_bfloat16>(p, stream);

@@ -34,6 +34,10 @@ struct QkNormRopeOptions {
   // 63.4% / 64.8% (same run), but its GPU test timed out in that run before it could check the
   // narrow outputs, so per-row stays the default until a run passes that test.
   RowSchedule row_schedule = RowSchedule::kPerRow;
+  // rope_freqs_table_f32 of `freqs`, which the CUDA kernel reads for a bf16 or fp16 output (it
+  // rotates in fp32 wherever that provably gives the float64 bits: rope_rotate.h). When undefined
+  // it is made for each such call (a copy kernel), so callers that loop keep one.
+  at::Tensor freqs_f32;
 };
 
 // The official frequency table: complex128 [max_pos, head_dim / 2], the concatenation of the frame,
@@ -41,6 +45,10 @@ struct QkNormRopeOptions {
 // angle pos * theta^(-2k/width), built in float64 on `device`.
 at::Tensor rope_freqs_table(int64_t head_dim, int64_t max_pos = 1024, double theta = 10000.0,
                             at::Device device = at::kCPU);
+
+// The frequency table with every value rounded to fp32 (nearest even): float32 [max_pos, head_dim/2,
+// 2], (cos, sin) pairs, on freqs' device.
+at::Tensor rope_freqs_table_f32(const at::Tensor& freqs);
 
 // q, k [B, L, dim] (bf16, fp16 or fp32; dim = heads * head_dim); weight_q, weight_k [dim] fp32;
 // freqs from rope_freqs_table (complex128 [max_pos, head_dim/2], or its float64 view [.., 2]; keep

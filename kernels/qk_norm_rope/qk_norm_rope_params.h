@@ -25,6 +25,10 @@ struct QkNormRopeParams {
   int64_t out_row_stride[2] = {0, 0};
   // (cos, sin) of the official complex128 table [max_pos, head_dim / 2], as float64 pairs.
   const double* freqs = nullptr;
+  // The same table with each value rounded to fp32 ([max_pos, head_dim / 2, 2]); required for a
+  // 16-bit output, whose pairs are rotated by the fp32 bracket of rope_rotate.h (float64 only for
+  // the pairs it leaves undecided; the same bits). Unused for an fp32 output (float64 throughout).
+  const float* freqs_f32 = nullptr;
   int32_t max_pos = 0;
   int64_t rows = 0;
   int64_t len = 0;  // tokens per batch sample

@@ -39,11 +39,12 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const RopeInputs& rop
   auto vh = split_heads(v(xr, run), num_heads);  // [B, L, H, D] run
   at::Tensor qh, kh;                             // [B, L, H, D] run
   if (x.is_cuda()) {
-    // RMSNorm (normalize in fp32, round to the input dtype, × fp32 weight), RoPE in float64,
-    // round to fp32, cast to the run dtype: one kernel for q and k.
+    // RMSNorm (normalize in fp32, round to the input dtype, × fp32 weight), RoPE with the bits of
+    // float64, round to fp32, cast to the run dtype: one kernel for q and k.
     kernels::QkNormRopeOptions o;
     o.eps = norm_q->eps;
     o.out_dtype = run;
+    o.freqs_f32 = rope.freqs_f32;
     std::tie(qh, kh) = kernels::qk_norm_rope(q(xr, run), k(xr, run), norm_q->weight, norm_k->weight, rope.freqs,
                                              {{rope.grid[0], rope.grid[1], rope.grid[2]}}, num_heads, o);
   } else {

@@ -34,6 +34,7 @@ struct ForwardOptions {
 struct RopeInputs {
   at::Tensor multipliers;  // [L, 1, hd/2] complex128 on the run's device
   at::Tensor freqs;        // [max_len, hd/2] complex128 on the run's device (CUDA runs only)
+  at::Tensor freqs_f32;    // the same rounded to fp32, [max_len, hd/2, 2] (CUDA runs only)
   std::array<int64_t, 3> grid{};
 };
 

@@ -94,10 +94,21 @@ at::Tensor RopeCache::freqs(const at::Device& device) {
   return table;
 }
 
+at::Tensor RopeCache::freqs_f32(const at::Device& device) {
+  auto table = freqs(device);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = freqs_f32_.find(device.str());
+  if (it != freqs_f32_.end()) return it->second;
+  auto rounded = kernels::rope_freqs_table_f32(table);
+  freqs_f32_.emplace(device.str(), rounded);
+  return rounded;
+}
+
 void RopeCache::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   tables_.clear();
   freqs_.clear();
+  freqs_f32_.clear();
 }
 
 }  // namespace gallop::models::dit

@@ -38,6 +38,8 @@ class RopeCache {
   at::Tensor get(std::array<int64_t, 3> grid, const at::Device& device);
   // The frequency table of the fused CUDA path: [max_len, head_dim/2] complex128 on `device`.
   at::Tensor freqs(const at::Device& device);
+  // freqs rounded to fp32 (kernels::rope_freqs_table_f32): [max_len, head_dim/2, 2] float32.
+  at::Tensor freqs_f32(const at::Device& device);
   void clear();
 
  private:
@@ -47,6 +49,7 @@ class RopeCache {
   std::mutex mutex_;
   std::map<std::tuple<int64_t, int64_t, int64_t, std::string>, at::Tensor> tables_;
   std::map<std::string, at::Tensor> freqs_;
+  std::map<std::string, at::Tensor> freqs_f32_;
 };
 
 }  // namespace gallop::models::dit

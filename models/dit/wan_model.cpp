@@ -169,7 +169,8 @@ at::Tensor WanModelImpl::forward(const at::Tensor& x, const at::Tensor& t, const
   RopeInputs rope;  // the fused CUDA path reads the frequency table, the ATen path the multipliers
   rope.grid = grid;
   if (device.is_cuda()) {
-    rope.freqs = rope_cache_->freqs(device);  // [max_len, hd/2] complex128
+    rope.freqs = rope_cache_->freqs(device);          // [max_len, hd/2] complex128
+    rope.freqs_f32 = rope_cache_->freqs_f32(device);  // [max_len, hd/2, 2] float32
   } else {
     rope.multipliers = rope_cache_->get(grid, device);  // [L, 1, hd/2] complex128
   }

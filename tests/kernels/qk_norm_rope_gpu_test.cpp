@@ -4,13 +4,16 @@
 // intermediate rounding (normalize, weight, rotate, all in float64); rule: max error <= 2 x the
 // error of the ATen path in the official op order (the reference: fp32 normalize, round to the
 // input dtype, fp32 weight, complex128 rotation, fp32, output dtype) + 2 x half an ulp of the
-// output dtype x max |out|. For a bf16 output the share of elements that differ from the ATen path
+// output dtype x max |out|. For a 16-bit output the share of elements that differ from the ATen path
 // (the RMS reduction order can move a rounding) must stay under 2%. Shapes: Wan 1.3B and 14B
 // widths (12 x 128, 40 x 128), head dim 64, per-sample grids with padding tokens, bf16 and fp32
-// inputs, bf16 and fp32 outputs. The paired kernel variant and the staged row schedule (each CTA
+// inputs, bf16, fp16 and fp32 outputs. The paired kernel variant and the staged row schedule (each CTA
 // walks many rows through a shared-memory ring: 32760 rows on a grid of a few hundred CTAs) must
 // give exactly the same outputs; the narrow schedule (another reduction order), per-tensor and
-// paired, meets the same tolerance as the per-row kernel.
+// paired, meets the same tolerance as the per-row kernel. A bf16 or fp16 output is rotated in fp32
+// wherever the bracket of rope_rotate.h decides it, an fp32 output always in float64: for every
+// kernel and schedule the 16-bit output must equal the same call's fp32 output cast to 16 bits,
+// bit for bit.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -74,7 +77,7 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
     const int64_t batch = static_cast<int64_t>(c.grids.size()), dim = c.heads * c.head_dim;
     const auto freqs = rope_freqs_table(c.head_dim, 1024, 10000.0, at::kCUDA);
     for (auto in : {at::kBFloat16, at::kFloat}) {
-      for (auto out : {at::kBFloat16, at::kFloat}) {
+      for (auto out : {at::kBFloat16, at::kHalf, at::kFloat}) {
         SCOPED_TRACE("heads=" + std::to_string(c.heads) + " hd=" + std::to_string(c.head_dim) + " L=" +
                      std::to_string(c.len) + " in=" + c10::toString(in) + " out=" + c10::toString(out));
         const auto q = kt::cuda_randn({batch, c.len, dim}, in, seed++, 3.0);
@@ -113,6 +116,25 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
           auto [nq, nk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
           results.push_back({paired ? "narrow, paired" : "narrow", {nq, nk}});
         }
+        if (out != at::kFloat) {
+          // The bracketed fp32 rotation against float64 for every pair: same bits.
+          for (auto [paired, schedule] : std::vector<std::pair<bool, RowSchedule>>{{false, RowSchedule::kPerRow},
+                                                                                  {true, RowSchedule::kPerRow},
+                                                                                  {true, RowSchedule::kStaged},
+                                                                                  {false, RowSchedule::kNarrow},
+                                                                                  {true, RowSchedule::kNarrow}}) {
+            opts.paired_kernel = paired;
+            opts.row_schedule = schedule;
+            auto [hq, hk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+            QkNormRopeOptions f32 = opts;
+            f32.out_dtype = at::kFloat;
+            auto [fq, fk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, f32);
+            EXPECT_TRUE(at::equal(hq, fq.to(out))) << "bracketed rotation, q, paired=" << paired
+                                                   << " schedule=" << static_cast<int>(schedule);
+            EXPECT_TRUE(at::equal(hk, fk.to(out))) << "bracketed rotation, k, paired=" << paired
+                                                   << " schedule=" << static_cast<int>(schedule);
+          }
+        }
         opts.row_schedule = RowSchedule::kPerRow;
         opts.paired_kernel = false;
         opts.backend = FusedBackend::Reference;
@@ -126,7 +148,7 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrder) {
             const auto& got = which == 0 ? qk.first : qk.second;
             ASSERT_EQ(got.sizes(), (std::vector<int64_t>{batch, c.len, c.heads, c.head_dim}));
             EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
-            if (out == at::kBFloat16) {
+            if (out != at::kFloat) {
               const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
               EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
             }
