@@ -44,65 +44,30 @@
 namespace gallop::kernels::rope {
 
 // fp32 and float64 operations with one rounding each (no contraction on the device; the host
-// relies on the build flag above).
-GALLOP_ROPE_FN float mul_rn(float x, float y) {
+// relies on the build flag above). The device pass and the host pass each see one set.
 #if defined(__CUDA_ARCH__)
-  return __fmul_rn(x, y);
+GALLOP_ROPE_FN float mul_rn(float x, float y) { return __fmul_rn(x, y); }
+GALLOP_ROPE_FN float add_rn(float x, float y) { return __fadd_rn(x, y); }
+GALLOP_ROPE_FN float fma_rn(float x, float y, float z) { return __fmaf_rn(x, y, z); }
+GALLOP_ROPE_FN double dmul_rn(double x, double y) { return __dmul_rn(x, y); }
+GALLOP_ROPE_FN double dadd_rn(double x, double y) { return __dadd_rn(x, y); }
+GALLOP_ROPE_FN double dsub_rn(double x, double y) { return __dsub_rn(x, y); }
+GALLOP_ROPE_FN float to_float_rn(double x) { return __double2float_rn(x); }
+GALLOP_ROPE_FN uint32_t float_bits(float x) { return __float_as_uint(x); }
 #else
-  return x * y;
-#endif
-}
-GALLOP_ROPE_FN float add_rn(float x, float y) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(x, y);
-#else
-  return x + y;
-#endif
-}
-GALLOP_ROPE_FN float fma_rn(float x, float y, float z) {
-#if defined(__CUDA_ARCH__)
-  return __fmaf_rn(x, y, z);
-#else
-  return std::fma(x, y, z);
-#endif
-}
-GALLOP_ROPE_FN double dmul_rn(double x, double y) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(x, y);
-#else
-  return x * y;
-#endif
-}
-GALLOP_ROPE_FN double dadd_rn(double x, double y) {
-#if defined(__CUDA_ARCH__)
-  return __dadd_rn(x, y);
-#else
-  return x + y;
-#endif
-}
-GALLOP_ROPE_FN double dsub_rn(double x, double y) {
-#if defined(__CUDA_ARCH__)
-  return __dsub_rn(x, y);
-#else
-  return x - y;
-#endif
-}
-GALLOP_ROPE_FN float to_float_rn(double x) {
-#if defined(__CUDA_ARCH__)
-  return __double2float_rn(x);
-#else
-  return static_cast<float>(x);
-#endif
-}
+GALLOP_ROPE_FN float mul_rn(float x, float y) { return x * y; }
+GALLOP_ROPE_FN float add_rn(float x, float y) { return x + y; }
+GALLOP_ROPE_FN float fma_rn(float x, float y, float z) { return std::fma(x, y, z); }
+GALLOP_ROPE_FN double dmul_rn(double x, double y) { return x * y; }
+GALLOP_ROPE_FN double dadd_rn(double x, double y) { return x + y; }
+GALLOP_ROPE_FN double dsub_rn(double x, double y) { return x - y; }
+GALLOP_ROPE_FN float to_float_rn(double x) { return static_cast<float>(x); }
 GALLOP_ROPE_FN uint32_t float_bits(float x) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(x);
-#else
   uint32_t u;
   std::memcpy(&u, &x, sizeof(u));
   return u;
-#endif
 }
+#endif
 
 // The official rotation: (a, b) <- (A, B) above.
 GALLOP_ROPE_FN void rotate_pair_f64(double cos_t, double sin_t, float& a, float& b) {
