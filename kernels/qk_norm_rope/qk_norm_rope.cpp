@@ -75,10 +75,14 @@ at::Tensor rope_apply_reference(const at::Tensor& x, const std::vector<RopeGrid>
     const auto& g = grids[b];
     const int64_t seq = g.frames * g.height * g.width;
     auto xb = at::view_as_complex(x[b].slice(0, 0, seq).to(at::kDouble).reshape({seq, n, c, 2}).contiguous());
-    auto fi = at::cat({parts[0].slice(0, 0, g.frames).view({g.frames, 1, 1, -1}).expand({g.frames, g.height, g.width, -1}),
-                       parts[1].slice(0, 0, g.height).view({1, g.height, 1, -1}).expand({g.frames, g.height, g.width, -1}),
-                       parts[2].slice(0, 0, g.width).view({1, 1, g.width, -1}).expand({g.frames, g.height, g.width, -1})},
-                      -1)
+    // Explicit pair counts (not -1): a sample whose grid holds no token views zero elements.
+    const std::vector<int64_t> fhw = {g.frames, g.height, g.width};
+    auto band = [&](const at::Tensor& part, int axis, int64_t pairs) {
+      std::vector<int64_t> shape = {1, 1, 1, pairs};
+      shape[axis] = fhw[axis];
+      return part.slice(0, 0, fhw[axis]).view(shape).expand({fhw[0], fhw[1], fhw[2], pairs});
+    };
+    auto fi = at::cat({band(parts[0], 0, split.t), band(parts[1], 1, split.h), band(parts[2], 2, split.w)}, -1)
                   .reshape({seq, 1, c});
     auto rotated = at::view_as_real(xb * fi).flatten(2);  // [seq, n, D] float64
     out.push_back(at::cat({rotated, x[b].slice(0, seq).to(at::kDouble)}));
@@ -211,6 +215,59 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
     throw std::invalid_argument("qk_norm_rope: the CUDA kernel does not apply (needs CUDA q/k with 16-byte aligned "
                                 "rows, dim % 8 == 0, batch <= 16)");
   return qk_norm_rope_reference(q, k, weight_q, weight_k, freqs, grids, heads, options);
+}
+
+at::Tensor rms_norm_reference(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType out_dtype) {
+  TORCH_CHECK(x.dim() == 3 && weight.dim() == 1 && weight.size(0) == x.size(2), "rms_norm: x ", x.sizes(),
+              " must be [B, L, dim] and weight ", weight.sizes(), " [dim]");
+  auto xf = x.to(at::kFloat);
+  return ((xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps)).to(x.scalar_type()) *
+          weight.to(x.device(), at::kFloat))
+      .to(out_dtype);
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType out_dtype,
+                    FusedBackend backend, RowSchedule schedule) {
+  TORCH_CHECK(x.dim() == 3 && weight.dim() == 1 && weight.size(0) == x.size(2), "rms_norm: x ", x.sizes(),
+              " must be [B, L, dim] and weight ", weight.sizes(), " [dim]");
+#if defined(GALLOP_HAVE_CUDA)
+  const int64_t dim = x.size(2);
+  if (backend != FusedBackend::Reference && x.is_cuda() && float_kind(x.scalar_type()) && float_kind(out_dtype) &&
+      dim % 8 == 0 && dim * x.element_size() <= 64 * 1024 && rows_ok(x) &&
+      x.size(0) * x.size(1) <= std::numeric_limits<int32_t>::max()) {
+    const c10::cuda::CUDAGuard guard(x.device());
+    const auto w = weight.to(x.device(), at::kFloat).contiguous();
+    if (aligned16(w)) {
+      auto out = at::empty(x.sizes(), x.options().dtype(out_dtype));
+      rope::QkNormRopeParams p;
+      p.x[0] = x.data_ptr();
+      p.out[0] = out.data_ptr();
+      p.weight[0] = w.data_ptr<float>();
+      p.x_row_stride[0] = x.stride(1);
+      p.out_row_stride[0] = dim;
+      p.rows = x.size(0) * x.size(1);
+      p.len = p.rows;  // one "sample" with an empty grid: no token is rotated
+      p.dim = static_cast<int32_t>(dim);
+      p.inv_dim = 1.f / static_cast<float>(dim);
+      p.head_dim = static_cast<int32_t>(dim);
+      p.eps = static_cast<float>(eps);
+      p.in_type = element_kind(x.scalar_type());
+      p.out_type = element_kind(out_dtype);
+      p.kernel = rope::QkNormRopeKernel::kPerTensor;
+      p.tensors = 1;
+      p.schedule = schedule;
+      if (out.numel() > 0) {
+        C10_CUDA_CHECK(rope::launch_qk_norm_rope(p, at::cuda::getCurrentCUDAStream()));
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      }
+      return out;
+    }
+  }
+#endif
+  if (backend == FusedBackend::Cuda)
+    throw std::invalid_argument("rms_norm: the CUDA kernel does not apply (needs a CUDA x with 16-byte aligned rows, "
+                                "dim % 8 == 0)");
+  return rms_norm_reference(x, weight, eps, out_dtype);
 }
 
 }  // namespace gallop::kernels

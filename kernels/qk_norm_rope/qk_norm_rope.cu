@@ -311,18 +311,19 @@ cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
   const int vecs = rows::groups_per_thread(groups, p.schedule, kMaxThreads);
 #define GALLOP_QK_LAUNCH(KERNEL, ROWS, VECS, GRID_Y) \
   launch_schedule<ROWS>(KERNEL<Tin, Tout, VECS, true>, KERNEL<Tin, Tout, VECS, false>, p, groups, VECS, GRID_Y, stream)
-  if (p.kernel == QkNormRopeKernel::kPaired && groups <= 4 * kMaxThreads) {
+  if (p.kernel == QkNormRopeKernel::kPaired && p.tensors == 2 && groups <= 4 * kMaxThreads) {
     switch (vecs) {
       case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 1, 1);
       case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 2, 1);
       default: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 4, 1);
     }
   }
+  const unsigned tensors = static_cast<unsigned>(p.tensors);
   switch (vecs) {
-    case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 1, 2);
-    case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 2, 2);
-    case 4: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 4, 2);
-    case 8: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 8, 2);
+    case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 1, tensors);
+    case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 2, tensors);
+    case 4: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 4, tensors);
+    case 8: return GALLOP_QK_LAUNCH(qk_norm_rope_kernel, 1, 8, tensors);
   }
 #undef GALLOP_QK_LAUNCH
   return cudaErrorInvalidValue;
@@ -342,7 +343,8 @@ cudaError_t launch_out(const QkNormRopeParams& p, cudaStream_t stream) {
 
 cudaError_t launch_qk_norm_rope(const QkNormRopeParams& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
-  if (p.out_type != ElementKind::kFloat32 && p.freqs_f32 == nullptr) return cudaErrorInvalidValue;
+  if (p.freqs != nullptr && p.out_type != ElementKind::kFloat32 && p.freqs_f32 == nullptr) return cudaErrorInvalidValue;
+  if (p.tensors != 1 && p.tensors != 2) return cudaErrorInvalidValue;
   switch (p.in_type) {
     case ElementKind::kFloat32: return launch_out<float>(p, stream);
     case ElementKind::kBFloat16: return launch_out<__nv_bfloat16>(p, stream);

@@ -64,4 +64,14 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope_reference(const at::Tensor& q, co
                                                          const at::Tensor& freqs, const std::vector<RopeGrid>& grids,
                                                          int64_t heads, const QkNormRopeOptions& options = {});
 
+// WanRMSNorm alone (the cross-attention's q and k, spec §2.6): in the official op order, fp32
+// normalize, round to x's dtype, × the fp32 weight, then cast to out_dtype (the cast before the
+// attention kernel). x [B, L, dim] (bf16, fp16 or fp32), weight [dim] fp32; returns [B, L, dim].
+// The CUDA path is qk_norm_rope's per-tensor kernel with no token rotated (one read of x and one
+// write, where the ATen ops move about 15 times x's bytes); narrow rows by default, as the
+// LayerNorm kernel (both are one block reduction per row).
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType out_dtype,
+                    FusedBackend backend = FusedBackend::Auto, RowSchedule schedule = RowSchedule::kNarrow);
+at::Tensor rms_norm_reference(const at::Tensor& x, const at::Tensor& weight, double eps, at::ScalarType out_dtype);
+
 }  // namespace gallop::kernels

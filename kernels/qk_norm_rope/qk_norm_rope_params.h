@@ -42,6 +42,9 @@ struct QkNormRopeParams {
   ElementKind in_type = ElementKind::kBFloat16;
   ElementKind out_type = ElementKind::kBFloat16;
   QkNormRopeKernel kernel = QkNormRopeKernel::kPerTensor;
+  // 2: q and k; 1: only index 0, with the per-tensor kernel (rms_norm: freqs null, every grid
+  // empty, so that no token is rotated).
+  int32_t tensors = 2;
   RowSchedule schedule = RowSchedule::kPerRow;
 };
 

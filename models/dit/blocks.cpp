@@ -79,14 +79,20 @@ at::Tensor CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
   const int64_t n_image = image_branch ? context.size(1) - text_len : 0;
   auto text = context.narrow(1, n_image, context.size(1) - n_image).to(run);  // [B, text_len, dim]
 
-  auto qh = split_heads(norm_q(q(x, run)), num_heads).to(run);     // [B, L, H, D]
-  auto kh = split_heads(norm_k(k(text, run)), num_heads).to(run);  // [B, text_len, H, D]
-  auto vh = split_heads(v(text, run), num_heads);                  // [B, text_len, H, D]
+  // RMSNorm (fp32, rounded to the input dtype, × fp32 weight), then the cast to the run dtype; on
+  // CUDA one kernel each.
+  auto norm = [&](RmsNorm& n, const at::Tensor& in) {
+    if (in.is_cuda()) return kernels::rms_norm(in, n->weight, n->eps, run);
+    return n(in).to(run);
+  };
+  auto qh = split_heads(norm(norm_q, q(x, run)), num_heads);     // [B, L, H, D] run
+  auto kh = split_heads(norm(norm_k, k(text, run)), num_heads);  // [B, text_len, H, D] run
+  auto vh = split_heads(v(text, run), num_heads);                // [B, text_len, H, D] run
   auto out = kernels::attention(qh, kh, vh, {}, options.attention).flatten(2);  // [B, L, dim] run
   if (image_branch) {
-    auto image = context.narrow(1, 0, n_image).to(run);                      // [B, n_image, dim]
-    auto ki = split_heads(norm_k_img(k_img(image, run)), num_heads).to(run);  // [B, n_image, H, D]
-    auto vi = split_heads(v_img(image, run), num_heads);                     // [B, n_image, H, D]
+    auto image = context.narrow(1, 0, n_image).to(run);                    // [B, n_image, dim]
+    auto ki = split_heads(norm(norm_k_img, k_img(image, run)), num_heads);  // [B, n_image, H, D] run
+    auto vi = split_heads(v_img(image, run), num_heads);                   // [B, n_image, H, D] run
     auto out_img = kernels::attention(qh, ki, vi, {}, options.attention).flatten(2);  // [B, L, dim] run
     // The reference returns each attention in q's dtype (fp32) and sums there.
     out = out.to(at::kFloat) + out_img.to(at::kFloat);  // [B, L, dim] fp32
@@ -115,22 +121,30 @@ at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, cons
   // LayerNorm in fp32, rounded to x's dtype (bf16 only entering block 0), modulated in fp32;
   // x + y·gate in fp32. On CUDA each is one fused kernel with the same op order.
   const bool fused = x.is_cuda();
+  // Its result feeds only Linears of the run dtype, whose autocast rounds it to that dtype first: on
+  // CUDA the kernel writes it rounded (the same values, half the bytes, no separate cast).
   auto norm_modulate = [&](const at::Tensor& in, const at::Tensor& shift, const at::Tensor& scale) {
-    if (fused) return kernels::layer_norm_modulate(in, shift, scale, eps);
-    return layer_norm_no_affine(in, eps).to(f32) * (1 + scale) + shift;  // [B, L, dim] fp32
+    if (fused) return kernels::layer_norm_modulate(in, shift, scale, eps, run);  // [B, L, dim] run
+    return layer_norm_no_affine(in, eps).to(f32) * (1 + scale) + shift;         // [B, L, dim] fp32
   };
   auto gated_add = [&](const at::Tensor& base, const at::Tensor& y, const at::Tensor& gate) {
     if (fused) return kernels::gated_residual(base, y, gate);
     return base.to(f32) + y.to(f32) * gate;  // [B, L, dim] fp32
   };
 
-  auto h = norm_modulate(x, mod[0], mod[1]);      // [B, L, dim] fp32
+  auto h = norm_modulate(x, mod[0], mod[1]);      // [B, L, dim] fp32 (run on CUDA)
   auto y = self_attn(h, rope, k_lens, options);  // [B, L, dim] run
   auto xs = gated_add(x, y, mod[2]);             // [B, L, dim] fp32
 
-  xs = xs + cross_attn(norm3(xs), context, options).to(f32);  // no gate
+  y = cross_attn(norm3(xs), context, options);  // [B, L, dim] run (fp32 with an image branch)
+  if (fused) {
+    // x + y·1 is x + y exactly: the gated kernel adds in place without the fp32 copy of y.
+    kernels::gated_residual_(xs, y, at::ones({xs.size(0), xs.size(2)}, xs.options().dtype(f32)));
+  } else {
+    xs = xs + y.to(f32);  // no gate
+  }
 
-  h = norm_modulate(xs, mod[3], mod[4]);               // [B, L, dim] fp32
+  h = norm_modulate(xs, mod[3], mod[4]);               // [B, L, dim] fp32 (run on CUDA)
   y = ffn_out(at::gelu(ffn_in(h, run), "tanh"), run);  // [B, L, dim] run
   return gated_add(xs, y, mod[5]);                     // [B, L, dim] fp32
 }

@@ -170,6 +170,56 @@ TEST(QkNormRopeGpu, MatchesTheOfficialOpOrderFloatOut) {
   check_official_op_order(at::kFloat, 700);
 }
 
+// rms_norm (qk_norm_rope's per-tensor kernel with no token rotated, one tensor): the tolerance rule
+// above against float64 and the ATen path, in every row schedule, at the cross-attention shapes
+// (1.3B q: 32760 x 1536; 14B text k: 512 x 5120) and an odd one; and the same bits as qk_norm_rope's
+// per-tensor kernel with an empty grid (the same code and reduction order).
+TEST(RmsNormGpu, MatchesTheOfficialOpOrder) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  struct Shape {
+    int64_t batch, len, dim;
+  };
+  uint64_t seed = 800;
+  for (const Shape& s : {Shape{1, 32760, 1536}, Shape{2, 512, 5120}, Shape{3, 37, 192}}) {
+    for (auto in : {at::kBFloat16, at::kFloat}) {
+      for (auto out : {at::kBFloat16, at::kHalf, at::kFloat}) {
+        SCOPED_TRACE("shape=" + std::to_string(s.batch) + "x" + std::to_string(s.len) + "x" + std::to_string(s.dim) +
+                     " in=" + c10::toString(in) + " out=" + c10::toString(out));
+        const auto x = kt::cuda_randn({s.batch, s.len, s.dim}, in, seed++, 3.0);
+        const auto w = kt::cuda_randn({s.dim}, at::kFloat, seed++, 0.2).add_(1.0);
+        const auto exact = [&] {
+          auto xd = x.to(at::kDouble);
+          return xd * at::rsqrt(xd.pow(2).mean(-1, true) + 1e-6) * w.to(at::kDouble);
+        }();
+        const auto aten = rms_norm_reference(x, w, 1e-6, out);
+        const double atol = 2.0 * kt::half_ulp(out) * exact.abs().max().item<double>();
+        for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kStaged}) {
+          SCOPED_TRACE("schedule=" + std::to_string(static_cast<int>(schedule)));
+          kt::poison_cuda_allocator(x.numel() * 4);
+          const auto got = rms_norm(x, w, 1e-6, out, FusedBackend::Cuda, schedule);
+          ASSERT_EQ(got.sizes(), x.sizes());
+          ASSERT_EQ(got.scalar_type(), out);
+          EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
+          if (out != at::kFloat) {
+            const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
+            EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+          }
+          if (s.batch <= 16) {
+            QkNormRopeOptions o;
+            o.out_dtype = out;
+            o.backend = FusedBackend::Cuda;
+            o.paired_kernel = false;
+            o.row_schedule = schedule;
+            auto [same, unused] =
+                qk_norm_rope(x, x, w, w, rope_freqs_table(64, 8, 10000.0, at::kCUDA), {{0, 0, 0}}, s.dim / 64, o);
+            EXPECT_TRUE(at::equal(got, same.view(x.sizes()))) << "the per-tensor kernel with an empty grid";
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(QkNormRopeGpu, RefusesMoreSamplesThanTheKernelCarries) {
   GALLOP_SKIP_IF_NO_CUDA();
   const auto q = kt::cuda_randn({17, 4, 128}, at::kBFloat16, 9);

@@ -87,5 +87,26 @@ TEST(QkNormRope, RejectsBadShapes) {
   EXPECT_THROW(qk_norm_rope(q, q, w, w, rope_freqs_table(128, 16), {{1, 2, 3}}, 2), c10::Error);
 }
 
+// rms_norm's reference is qk_norm_rope's (checked against the official goldens above) with no token
+// rotated, bit for bit, in every output dtype; on CPU tensors the dispatcher returns it.
+TEST(RmsNorm, IsQkNormRopeWithoutRotation) {
+  auto x = at::randn({2, 7, 128}).mul_(3.0).to(at::kBFloat16);
+  auto w = at::rand({128}) + 0.5;
+  const auto freqs = rope_freqs_table(64, 16);
+  for (auto out : {at::kBFloat16, at::kHalf, at::kFloat}) {
+    SCOPED_TRACE(c10::toString(out));
+    QkNormRopeOptions o;
+    o.out_dtype = out;
+    auto [normed, unused] = qk_norm_rope_reference(x, x, w, w, freqs, {{0, 0, 0}}, 2, o);
+    const auto got = rms_norm_reference(x, w, 1e-6, out);
+    EXPECT_EQ(got.scalar_type(), out);
+    EXPECT_TRUE(Identical(got, normed.view({2, 7, 128})));
+    EXPECT_TRUE(Identical(rms_norm(x, w, 1e-6, out), got));
+  }
+  EXPECT_THROW(rms_norm(x, at::ones({64}), 1e-6, at::kFloat), c10::Error);                   // weight width
+  EXPECT_THROW(rms_norm(x.view({14, 128}), w, 1e-6, at::kFloat), c10::Error);                 // not [B, L, dim]
+  EXPECT_THROW(rms_norm(x, w, 1e-6, at::kFloat, FusedBackend::Cuda), std::invalid_argument);  // CPU tensor
+}
+
 }  // namespace
 }  // namespace gallop::kernels
