@@ -37,7 +37,9 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const RopeInputs& rop
   const auto run = options.compute_dtype;
   const auto xr = x.to(run);                     // [B, L, dim], cast once for q, k, v
   auto vh = split_heads(v(xr, run), num_heads);  // [B, L, H, D] run
-  at::Tensor qh, kh;                             // [B, L, H, D] run
+  const auto qx = q(xr, run), kx = k(xr, run);   // [B, L, dim] run
+  end_of_step(options, "self q/k/v linear");
+  at::Tensor qh, kh;  // [B, L, H, D] run
   if (x.is_cuda()) {
     // RMSNorm (normalize in fp32, round to the input dtype, × fp32 weight), RoPE with the bits of
     // float64, round to fp32, cast to the run dtype: one kernel for q and k.
@@ -45,16 +47,20 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const RopeInputs& rop
     o.eps = norm_q->eps;
     o.out_dtype = run;
     o.freqs_f32 = rope.freqs_f32;
-    std::tie(qh, kh) = kernels::qk_norm_rope(q(xr, run), k(xr, run), norm_q->weight, norm_k->weight, rope.freqs,
+    std::tie(qh, kh) = kernels::qk_norm_rope(qx, kx, norm_q->weight, norm_k->weight, rope.freqs,
                                              {{rope.grid[0], rope.grid[1], rope.grid[2]}}, num_heads, o);
   } else {
-    qh = split_heads(norm_q(q(xr, run)), num_heads);  // [B, L, H, D] fp32 (RMSNorm over all heads)
-    kh = split_heads(norm_k(k(xr, run)), num_heads);  // [B, L, H, D] fp32
-    qh = apply_rope(qh, rope.multipliers).to(run);     // every token is real: all are rotated
+    qh = split_heads(norm_q(qx), num_heads);       // [B, L, H, D] fp32 (RMSNorm over all heads)
+    kh = split_heads(norm_k(kx), num_heads);       // [B, L, H, D] fp32
+    qh = apply_rope(qh, rope.multipliers).to(run);  // every token is real: all are rotated
     kh = apply_rope(kh, rope.multipliers).to(run);
   }
+  end_of_step(options, "self q/k norm+rope");
   auto out = kernels::attention(qh, kh, vh, k_lens, options.attention);  // [B, L, H, D] run
-  return o(out.flatten(2), run);                                          // [B, L, dim] run
+  end_of_step(options, "self attention");
+  out = o(out.flatten(2), run);  // [B, L, dim] run
+  end_of_step(options, "self o linear");
+  return out;
 }
 
 // ---- cross-attention -------------------------------------------------------------------------
@@ -85,19 +91,29 @@ at::Tensor CrossAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     if (in.is_cuda()) return kernels::rms_norm(in, n->weight, n->eps, run);
     return n(in).to(run);
   };
-  auto qh = split_heads(norm(norm_q, q(x, run)), num_heads);     // [B, L, H, D] run
-  auto kh = split_heads(norm(norm_k, k(text, run)), num_heads);  // [B, text_len, H, D] run
-  auto vh = split_heads(v(text, run), num_heads);                // [B, text_len, H, D] run
+  const auto qx = q(x, run), kx = k(text, run);    // [B, L or text_len, dim] run
+  auto vh = split_heads(v(text, run), num_heads);  // [B, text_len, H, D] run
+  end_of_step(options, "cross q/k/v linear");
+  auto qh = split_heads(norm(norm_q, qx), num_heads);  // [B, L, H, D] run
+  auto kh = split_heads(norm(norm_k, kx), num_heads);  // [B, text_len, H, D] run
+  end_of_step(options, "cross q/k norm");
   auto out = kernels::attention(qh, kh, vh, {}, options.attention).flatten(2);  // [B, L, dim] run
+  end_of_step(options, "cross attention");
   if (image_branch) {
-    auto image = context.narrow(1, 0, n_image).to(run);                    // [B, n_image, dim]
-    auto ki = split_heads(norm(norm_k_img, k_img(image, run)), num_heads);  // [B, n_image, H, D] run
-    auto vi = split_heads(v_img(image, run), num_heads);                   // [B, n_image, H, D] run
+    auto image = context.narrow(1, 0, n_image).to(run);  // [B, n_image, dim]
+    const auto ki_x = k_img(image, run);                 // [B, n_image, dim] run
+    auto vi = split_heads(v_img(image, run), num_heads);  // [B, n_image, H, D] run
+    end_of_step(options, "cross q/k/v linear");
+    auto ki = split_heads(norm(norm_k_img, ki_x), num_heads);  // [B, n_image, H, D] run
+    end_of_step(options, "cross q/k norm");
     auto out_img = kernels::attention(qh, ki, vi, {}, options.attention).flatten(2);  // [B, L, dim] run
     // The reference returns each attention in q's dtype (fp32) and sums there.
     out = out.to(at::kFloat) + out_img.to(at::kFloat);  // [B, L, dim] fp32
+    end_of_step(options, "cross attention");
   }
-  return o(out, run);  // [B, L, dim] run
+  out = o(out, run);  // [B, L, dim] run
+  end_of_step(options, "cross o linear");
+  return out;
 }
 
 // ---- transformer block -----------------------------------------------------------------------
@@ -132,21 +148,34 @@ at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, cons
     return base.to(f32) + y.to(f32) * gate;  // [B, L, dim] fp32
   };
 
-  auto h = norm_modulate(x, mod[0], mod[1]);      // [B, L, dim] fp32 (run on CUDA)
+  auto h = norm_modulate(x, mod[0], mod[1]);  // [B, L, dim] fp32 (run on CUDA)
+  end_of_step(options, "norm1+modulate");
   auto y = self_attn(h, rope, k_lens, options);  // [B, L, dim] run
   auto xs = gated_add(x, y, mod[2]);             // [B, L, dim] fp32
+  end_of_step(options, "self gated residual");
 
-  y = cross_attn(norm3(xs), context, options);  // [B, L, dim] run (fp32 with an image branch)
+  h = norm3(xs);  // [B, L, dim] fp32
+  end_of_step(options, "norm3");
+  y = cross_attn(h, context, options);  // [B, L, dim] run (fp32 with an image branch)
   if (fused) {
     // x + y·1 is x + y exactly: the gated kernel adds in place without the fp32 copy of y.
     kernels::gated_residual_(xs, y, at::ones({xs.size(0), xs.size(2)}, xs.options().dtype(f32)));
   } else {
     xs = xs + y.to(f32);  // no gate
   }
+  end_of_step(options, "cross residual");
 
-  h = norm_modulate(xs, mod[3], mod[4]);               // [B, L, dim] fp32 (run on CUDA)
-  y = ffn_out(at::gelu(ffn_in(h, run), "tanh"), run);  // [B, L, dim] run
-  return gated_add(xs, y, mod[5]);                     // [B, L, dim] fp32
+  h = norm_modulate(xs, mod[3], mod[4]);  // [B, L, dim] fp32 (run on CUDA)
+  end_of_step(options, "norm2+modulate");
+  y = ffn_in(h, run);  // [B, L, ffn_dim] run
+  end_of_step(options, "ffn linear 1");
+  y = at::gelu(y, "tanh");
+  end_of_step(options, "ffn gelu");
+  y = ffn_out(y, run);  // [B, L, dim] run
+  end_of_step(options, "ffn linear 2");
+  xs = gated_add(xs, y, mod[5]);  // [B, L, dim] fp32
+  end_of_step(options, "ffn gated residual");
+  return xs;
 }
 
 // ---- head ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <ATen/ATen.h>
 
 #include <array>
+#include <functional>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -27,7 +28,16 @@ struct ForwardOptions {
   // kFloat (all fp32, for parity with fp32 references) or kBFloat16 (the official dtype map).
   at::ScalarType compute_dtype = at::kFloat;
   kernels::AttentionOptions attention;
+  // Called after each step of the forward pass with the step's name ("embed", then per block
+  // "norm1+modulate", "self q/k/v linear", ... "ffn gated residual", then "head"), in order; for
+  // timing breakdowns (gallop bench --breakdown). Empty: no calls.
+  std::function<void(const char* step)> on_step;
 };
+
+// options.on_step(step) when set.
+inline void end_of_step(const ForwardOptions& options, const char* step) {
+  if (options.on_step) options.on_step(step);
+}
 
 // What self-attention needs for RoPE: the per-token multipliers of the ATen path and, for the
 // fused CUDA path (kernels/qk_norm_rope), the frequency table and the grid.

@@ -175,6 +175,7 @@ at::Tensor WanModelImpl::forward(const at::Tensor& x, const at::Tensor& t, const
     rope.multipliers = rope_cache_->get(grid, device);  // [L, 1, hd/2] complex128
   }
   auto k_lens = at::full({B}, L, at::TensorOptions().dtype(at::kInt));          // every token is real
+  end_of_step(options, "embed");
   auto h = tokens;
   for (auto& block : blocks_) h = block(h, e0, rope, k_lens, ctx, options);    // [B, L, dim] fp32
 
@@ -183,7 +184,9 @@ at::Tensor WanModelImpl::forward(const at::Tensor& x, const at::Tensor& t, const
   const auto& p = c.patch_size;
   out = out.view({B, grid[0], grid[1], grid[2], p[0], p[1], p[2], c.out_dim});
   out = out.permute({0, 7, 1, 4, 2, 5, 3, 6});  // [B, out, f, pt, gh, ph, gw, pw]
-  return out.reshape({B, c.out_dim, grid[0] * p[0], grid[1] * p[1], grid[2] * p[2]}).to(f32);
+  out = out.reshape({B, c.out_dim, grid[0] * p[0], grid[1] * p[1], grid[2] * p[2]}).to(f32);
+  end_of_step(options, "head");
+  return out;
 }
 
 }  // namespace gallop::models::dit

@@ -1,9 +1,12 @@
 // gallop bench: times the Wan DiT (one guided denoising step = two forward passes) and the VAE
 // decode at a real model's shapes, for each attention backend asked for, on random weights (speed
 // does not depend on the weights' values, so no checkpoint is needed). Prints a table on stdout
-// and, with --json, writes the same numbers to a file.
+// and, with --json, writes the same numbers to a file. With --breakdown, one more forward per
+// backend is timed step by step (ForwardOptions::on_step: CUDA events on the GPU, the wall clock
+// on the CPU), each step summed over the blocks.
 #include <ATen/Context.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iomanip>
@@ -11,9 +14,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #ifdef GALLOP_HAVE_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAEvent.h>
 #endif
 
 #include "engine/core/error.h"
@@ -42,6 +50,7 @@ struct BenchOptions {
   std::string attention = "auto";
   std::string json_path;
   bool vae = true;
+  bool breakdown = false;
   RunOptions run;
 };
 
@@ -88,6 +97,86 @@ void randomize(torch::nn::Module& m, const at::Device& device) {
     const double scale = t.dim() >= 2 ? 1.0 / std::sqrt(static_cast<double>(t.numel() / t.size(0))) : 0.02;
     t.set_data((r * scale).to(t.scalar_type()));
   }
+}
+
+// Timestamps of one forward pass: one at start() and one at each step's end (mark). On a GPU they
+// are CUDA events on the current stream, read after the pass; on the CPU, whose ops return when
+// done, the wall clock.
+class StepTimer {
+ public:
+  explicit StepTimer(const at::Device& device) : device_(device) {}
+  void start() { stamp(); }
+  void mark(const char* step) {
+    steps_.emplace_back(step);
+    stamp();
+  }
+  // Per step name, in order of first appearance: (name, total ms, calls). Call after the pass has
+  // finished on the device.
+  struct Total {
+    std::string step;
+    double ms = 0.0;
+    int calls = 0;
+  };
+  std::vector<Total> totals() const {
+    std::vector<Total> out;
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const Total& t) { return t.step == steps_[i]; });
+      if (it == out.end()) it = out.insert(out.end(), Total{steps_[i], 0.0, 0});
+      it->ms += elapsed_ms(i, i + 1);
+      it->calls += 1;
+    }
+    return out;
+  }
+  double total_ms() const { return steps_.empty() ? 0.0 : elapsed_ms(0, steps_.size()); }
+
+ private:
+  void stamp() {
+#ifdef GALLOP_HAVE_CUDA
+    if (device_.is_cuda()) {
+      events_.emplace_back(cudaEventDefault);
+      events_.back().record();
+      return;
+    }
+#endif
+    wall_.push_back(Clock::now());
+  }
+  double elapsed_ms(size_t from, size_t to) const {
+#ifdef GALLOP_HAVE_CUDA
+    if (device_.is_cuda()) return events_[from].elapsed_time(events_[to]);
+#endif
+    return std::chrono::duration<double, std::milli>(wall_[to] - wall_[from]).count();
+  }
+
+  at::Device device_;
+  std::vector<std::string> steps_;
+  std::vector<Clock::time_point> wall_;
+#ifdef GALLOP_HAVE_CUDA
+  std::vector<c10::cuda::CUDAEvent> events_;
+#endif
+};
+
+// One forward pass timed step by step: prints the table and returns it as JSON.
+nlohmann::json breakdown(models::dit::WanModel& dit, const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx,
+                         models::dit::ForwardOptions fwd, const at::Device& dev, const std::string& name) {
+  StepTimer timer(dev);
+  fwd.on_step = [&](const char* step) { timer.mark(step); };
+  timer.start();
+  dit->forward(x, t, ctx, {}, {}, fwd);
+  synchronize(dev);
+  const double total = timer.total_ms();
+  std::cout << "breakdown of one forward (attention " << name << "), each step summed over the blocks:\n"
+            << std::left << std::setw(24) << "  step" << std::right << std::setw(12) << "ms" << std::setw(10)
+            << "share" << std::setw(8) << "calls" << "\n";
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : timer.totals()) {
+    std::cout << "  " << std::left << std::setw(22) << s.step << std::right << std::fixed << std::setprecision(3)
+              << std::setw(12) << s.ms << std::setprecision(1) << std::setw(9) << (total > 0 ? 100.0 * s.ms / total : 0.0)
+              << "%" << std::setw(8) << s.calls << "\n";
+    steps.push_back({{"step", s.step}, {"ms", s.ms}, {"calls", s.calls}});
+  }
+  std::cout << "  " << std::left << std::setw(22) << "total" << std::right << std::setprecision(3) << std::setw(12)
+            << total << "\n";
+  return {{"total_ms", total}, {"steps", steps}};
 }
 
 int run_bench(const BenchOptions& o) {
@@ -177,6 +266,10 @@ int run_bench(const BenchOptions& o) {
                              {"seconds_all", times},
                              {"peak_gib", peak_gib(dev)}});
     write_report();
+    if (o.breakdown) {
+      report["dit"].back()["breakdown"] = breakdown(dit, x, t, ctx, fwd, dev, name);
+      write_report();
+    }
   }
   dit = nullptr;
 
@@ -219,6 +312,9 @@ void add_bench_command(CLI::App& app, Commands& commands) {
       ->capture_default_str();
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to this file");
   cmd->add_flag("!--no-vae", o->vae, "Skip the VAE decode timing");
+  cmd->add_flag("--breakdown", o->breakdown,
+                "Also time one more forward per backend step by step (norms, linears, attention, ...; each summed "
+                "over the blocks)");
   add_run_options(*cmd, o->run, /*attention_option=*/false);  // bench takes a list (above)
   commands.add("bench", [o]() { return run_bench(*o); });
 }

@@ -167,11 +167,12 @@ if [ -x "$BENCH" ]; then
     run_step bench-gallop-sm80 40 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention gallop-sm80 \
       --json "$TMP/bench_sm80.json"
   fi
-  # The whole DiT at the T2V-1.3B 480p shapes per attention backend, and the VAE decode (random
-  # weights), then the tiny model's pipeline end to end on the GPU.
+  # The whole DiT at the T2V-1.3B 480p shapes per attention backend (with the time of each step of
+  # the block: one more forward per backend), and the VAE decode (random weights), then the tiny
+  # model's pipeline end to end on the GPU.
   if [ -x "$BUILD/gallop" ]; then
     run_step gallop-bench 150 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --attention "$DIT_BACKENDS" \
-      --repeat 3 --json "$TMP/dit_bench.json"
+      --repeat 3 --breakdown --json "$TMP/dit_bench.json"
     # The Hopper kernel variants in the whole DiT (a separate process: a kernel that aborts takes
     # only these rows with it).
     variants=cudnn
