@@ -2,7 +2,7 @@
 // table on stdout, and a JSON report whose --breakdown lists every step of the forward pass once
 // per block (the embeddings and the head once), with step times that add up to the breakdown's
 // own total (they are the differences of consecutive timestamps) and a total in the range of the
-// timed forward passes. Bad options exit 2 with nothing on stdout.
+// timed forward passes; with -q nothing goes to stderr. Bad options exit 2 with nothing on stdout.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -31,6 +31,7 @@ TEST(BenchCommand, BreakdownCoversEveryStepOfTheForward) {
   const auto json_path = dir.path() / "bench.json";
   const CommandResult r = bench("--frames 5 --repeat 2 --no-vae --breakdown --json " + q(json_path));
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "-q: no progress output";
   EXPECT_NE(r.out.find("tiny DiT"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("breakdown of one forward"), std::string::npos) << r.out;
 

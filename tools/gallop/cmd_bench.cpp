@@ -224,7 +224,7 @@ int run_bench(const BenchOptions& o) {
   };
 
   // ---- DiT ------------------------------------------------------------------------------------
-  log_info("bench: building the " + o.model + " DiT with random weights on " + dev.str());
+  if (!o.run.quiet) log_info("bench: building the " + o.model + " DiT with random weights on " + dev.str());
   models::dit::WanModel dit(config, at::TensorOptions().device(dev));
   randomize(*dit, dev);
   dit->cast_weights(policy.dtype);
