@@ -77,15 +77,17 @@ at::Tensor layer_norm_modulate_reference(const at::Tensor& x, const at::Tensor& 
   return out_dtype ? out.to(*out_dtype) : out;
 }
 
-at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
-                               std::optional<at::ScalarType> out_dtype, FusedBackend backend,
-                               [[maybe_unused]] RowSchedule schedule) {
-  check_modulation("layer_norm_modulate", x, shift);
-  check_modulation("layer_norm_modulate", x, scale);
+namespace {
+// The LayerNorm kernel into a new tensor of dtype odt when it applies (affine: weight = scale,
+// bias = shift); nullopt otherwise.
+std::optional<at::Tensor> layer_norm_cuda([[maybe_unused]] const at::Tensor& x,
+                                          [[maybe_unused]] const at::Tensor& shift,
+                                          [[maybe_unused]] const at::Tensor& scale, [[maybe_unused]] double eps,
+                                          [[maybe_unused]] at::ScalarType odt, [[maybe_unused]] RowSchedule schedule,
+                                          [[maybe_unused]] bool affine) {
 #if defined(GALLOP_HAVE_CUDA)
-  const at::ScalarType odt = out_dtype.value_or(at::kFloat);
-  if (backend != FusedBackend::Reference && x.is_cuda() && float_kind(x.scalar_type()) && float_kind(odt) &&
-      rows_ok(x) && x.size(2) % 8 == 0 && x.size(2) * x.element_size() <= 64 * 1024) {
+  if (x.is_cuda() && float_kind(x.scalar_type()) && float_kind(odt) && rows_ok(x) && x.size(2) % 8 == 0 &&
+      x.size(2) * x.element_size() <= 64 * 1024) {
     const auto sh = mod_view(shift, x);
     const auto sc = mod_view(scale, x);
     if (sh && sc) {
@@ -107,6 +109,7 @@ at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, con
       p.x_type = element_kind(x.scalar_type());
       p.out_type = element_kind(odt);
       p.schedule = schedule;
+      p.affine = affine ? 1 : 0;
       if (out.numel() == 0) return out;
       C10_CUDA_CHECK(mod::launch_layer_norm_modulate(p, at::cuda::getCurrentCUDAStream()));
       C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -114,10 +117,47 @@ at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, con
     }
   }
 #endif
+  return std::nullopt;
+}
+
+// weight or bias [C] as a [1, C] modulation vector, after checking it.
+at::Tensor affine_vector(const char* what, const at::Tensor& v, const at::Tensor& x) {
+  TORCH_CHECK(v.dim() == 1 && x.dim() == 3 && v.size(0) == x.size(2), "layer_norm_affine: ", what, " ", v.sizes(),
+              " must be [C] for x ", x.sizes());
+  return v.to(x.device(), at::kFloat).contiguous().view({1, v.size(0)});
+}
+}  // namespace
+
+at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale, double eps,
+                               std::optional<at::ScalarType> out_dtype, FusedBackend backend, RowSchedule schedule) {
+  check_modulation("layer_norm_modulate", x, shift);
+  check_modulation("layer_norm_modulate", x, scale);
+  if (backend != FusedBackend::Reference) {
+    if (auto out = layer_norm_cuda(x, shift, scale, eps, out_dtype.value_or(at::kFloat), schedule, false)) return *out;
+  }
   if (backend == FusedBackend::Cuda)
     throw std::invalid_argument("layer_norm_modulate: the CUDA kernel does not apply (needs CUDA tensors, 16-byte "
                                 "aligned rows, C % 8 == 0, fp32 modulation with unit last stride)");
   return layer_norm_modulate_reference(x, shift, scale, eps, out_dtype);
+}
+
+at::Tensor layer_norm_affine_reference(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                       double eps, std::optional<at::ScalarType> out_dtype) {
+  const auto w = affine_vector("weight", weight, x), b = affine_vector("bias", bias, x);
+  auto out = at::layer_norm(x.to(at::kFloat), {x.size(2)}, w.view({-1}), b.view({-1}), eps);  // [B, L, C] fp32
+  return out_dtype ? out.to(*out_dtype) : out;
+}
+
+at::Tensor layer_norm_affine(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps,
+                             std::optional<at::ScalarType> out_dtype, FusedBackend backend, RowSchedule schedule) {
+  const auto w = affine_vector("weight", weight, x), b = affine_vector("bias", bias, x);
+  if (backend != FusedBackend::Reference) {
+    if (auto out = layer_norm_cuda(x, b, w, eps, out_dtype.value_or(at::kFloat), schedule, true)) return *out;
+  }
+  if (backend == FusedBackend::Cuda)
+    throw std::invalid_argument("layer_norm_affine: the CUDA kernel does not apply (needs CUDA tensors, 16-byte "
+                                "aligned rows, C % 8 == 0)");
+  return layer_norm_affine_reference(x, weight, bias, eps, out_dtype);
 }
 
 at::Tensor gated_residual_reference(const at::Tensor& x, const at::Tensor& y, const at::Tensor& gate) {

@@ -4,6 +4,9 @@
 //     fp32 h * (1 + scale) + shift — three separately rounded operations (__fadd_rn/__fmul_rn,
 //     never an FMA), so the only difference from ATen is the LN reduction order (mean and
 //     variance here are a two-pass block sum, ATen uses Welford).
+//   layer_norm_modulate with `affine` (the block's norm3, an nn.LayerNorm with weight and bias):
+//     weight * ((x - mean) * rstd) + bias as one fma, ATen's CUDA formula (its `a * b + c` is
+//     contracted), with no rounding to x's dtype; again only the reduction order differs.
 //   gated_residual: x + y * gate in fp32 (y * gate rounded, then the add): bit-identical to ATen.
 //
 // Layout: rows of `dim` contiguous elements with a row stride. layer_norm_modulate reduces each
@@ -79,10 +82,15 @@ __global__ void __launch_bounds__(kMaxThreads, 1) layer_norm_modulate_kernel(con
             vec::unpack<Tin>(regs.g[0][i], v);
             vec::load_floats<G>(shift + g * G, sh);
             vec::load_floats<G>(scale + g * G, sc);
+            if (p.affine) {
 #pragma unroll
-            for (int e = 0; e < G; ++e) {
-              const float h = vec::round_through<Tin>(__fmul_rn(rstd, __fsub_rn(v[e], mean)));
-              y[e] = __fadd_rn(__fmul_rn(h, __fadd_rn(1.f, sc[e])), sh[e]);
+              for (int e = 0; e < G; ++e) y[e] = __fmaf_rn(sc[e], __fmul_rn(rstd, __fsub_rn(v[e], mean)), sh[e]);
+            } else {
+#pragma unroll
+              for (int e = 0; e < G; ++e) {
+                const float h = vec::round_through<Tin>(__fmul_rn(rstd, __fsub_rn(v[e], mean)));
+                y[e] = __fadd_rn(__fmul_rn(h, __fadd_rn(1.f, sc[e])), sh[e]);
+              }
             }
             vec::store_group<Tout, G>(out + g * G, y);
           }

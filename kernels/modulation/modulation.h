@@ -26,6 +26,17 @@ at::Tensor layer_norm_modulate(const at::Tensor& x, const at::Tensor& shift, con
 at::Tensor layer_norm_modulate_reference(const at::Tensor& x, const at::Tensor& shift, const at::Tensor& scale,
                                          double eps = 1e-6, std::optional<at::ScalarType> out_dtype = std::nullopt);
 
+// LayerNorm with weight and bias (nn.LayerNorm with elementwise_affine, the block's norm3): in fp32,
+// weight · ((x − mean) · rstd) + bias as one fma (the formula of ATen's CUDA kernel, contracted),
+// then out_dtype (default fp32; bf16 fuses the cast of the next Linear's autocast). x [B, L, C]
+// (fp32, bf16 or fp16), weight and bias [C] (any float dtype; used in fp32). Differs from ATen only
+// by the reduction order of mean and variance. The CUDA path is layer_norm_modulate's kernel.
+at::Tensor layer_norm_affine(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                             double eps = 1e-6, std::optional<at::ScalarType> out_dtype = std::nullopt,
+                             FusedBackend backend = FusedBackend::Auto, RowSchedule schedule = RowSchedule::kNarrow);
+at::Tensor layer_norm_affine_reference(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                                       double eps = 1e-6, std::optional<at::ScalarType> out_dtype = std::nullopt);
+
 // x + y * gate in fp32 (the product rounded, then the add, as ATen does it): x [B, L, C] fp32 or
 // 16-bit, y [B, L, C] any float dtype, gate fp32 [B, C], [B, 1, C] or [B, L, C]. Returns fp32.
 at::Tensor gated_residual(const at::Tensor& x, const at::Tensor& y, const at::Tensor& gate,

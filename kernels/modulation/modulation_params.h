@@ -8,7 +8,8 @@
 
 namespace gallop::kernels::mod {
 
-// out = LN(x) rounded to x's type, then (in fp32) out * (1 + scale) + shift.
+// out = LN(x) rounded to x's type, then (in fp32) out * (1 + scale) + shift; with `affine`, the
+// LayerNorm with weight (scale) and bias (shift) instead: fma(scale, (x - mean) * rstd, shift).
 // Rows are tokens: row r belongs to batch sample r / len. The modulation vectors are fp32 with
 // their own batch and row strides (row stride 0 when one vector serves every token).
 struct LayerNormModulateParams {
@@ -26,6 +27,7 @@ struct LayerNormModulateParams {
   ElementKind x_type = ElementKind::kFloat32;
   ElementKind out_type = ElementKind::kFloat32;
   RowSchedule schedule = RowSchedule::kNarrow;
+  int32_t affine = 0;
 };
 
 // out = x + y * gate, in fp32 (out is fp32; it may alias x when x is fp32).

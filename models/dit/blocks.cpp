@@ -158,7 +158,9 @@ at::Tensor WanBlockImpl::forward(const at::Tensor& x, const at::Tensor& e0, cons
   auto xs = gated_add(x, y, mod[2]);             // [B, L, dim] fp32
   end_of_step(options, "self gated residual");
 
-  h = norm3(xs);  // [B, L, dim] fp32
+  // nn.LayerNorm with weight and bias; on CUDA one kernel that writes the run dtype, rounded as the
+  // cross-attention's q Linear would round it.
+  h = fused ? kernels::layer_norm_affine(xs, norm3->weight, norm3->bias, norm3->eps, run) : norm3(xs);
   end_of_step(options, "norm3");
   y = cross_attn(h, context, options);  // [B, L, dim] run (fp32 with an image branch)
   h.reset();                            // not held through the residual add and the next norm

@@ -10,7 +10,8 @@
 // counts, tiny and uneven widths, modulation per sample, broadcast [B, 1, C] and per token. The
 // staged row schedule must give exactly the per-row schedule's output, also where each CTA walks
 // many rows (20000 rows) and with per-token modulation over two samples; the narrow one (another
-// reduction order) meets the per-row kernel's tolerance.
+// reduction order) meets the per-row kernel's tolerance. layer_norm_affine (norm3, weight and bias)
+// runs the same kernel and meets the same rule against ATen's LayerNorm.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -79,6 +80,48 @@ TEST(LayerNormModulateGpu, MatchesTheOfficialOpOrder) {
         if (xt != at::kFloat) {
           const double differ = out.ne(aten).to(at::kDouble).mean().item<double>();
           EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+        }
+      }
+    }
+  }
+}
+
+// layer_norm_affine (the block's norm3) through the same kernel: the tolerance rule above against
+// float64 and ATen's nn.LayerNorm path, fp32 x (the residual stream) and bf16 x, fp32 and bf16
+// outputs, per-row and narrow schedules; the staged schedule gives the per-row bits.
+TEST(LayerNormAffineGpu, MatchesAtenLayerNorm) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const std::vector<std::vector<int64_t>> shapes = {{1, 32760, 1536}, {2, 33, 5120}, {1, 7, 72}};
+  uint64_t seed = 400;
+  for (const auto& shape : shapes) {
+    for (auto [xt, ot] : {std::pair{at::kFloat, at::kBFloat16}, std::pair{at::kFloat, at::kFloat},
+                          std::pair{at::kBFloat16, at::kBFloat16}}) {
+      SCOPED_TRACE("C=" + std::to_string(shape[2]) + " L=" + std::to_string(shape[1]) + " x=" + c10::toString(xt) +
+                   " out=" + c10::toString(ot));
+      const auto x = kt::cuda_randn(shape, at::kFloat, seed++, 2.0).add_(0.5).to(xt);
+      const auto w = kt::cuda_randn({shape[2]}, at::kFloat, seed++, 0.3).add_(1.0);
+      const auto b = kt::cuda_randn({shape[2]}, at::kFloat, seed++, 0.3);
+      const auto aten = layer_norm_affine_reference(x, w, b, 1e-6, ot);
+      const auto xd = x.to(at::kDouble);
+      const auto mean = xd.mean(-1, true);
+      const auto exact = (xd - mean) * at::rsqrt((xd - mean).pow(2).mean(-1, true) + 1e-6) * w.to(at::kDouble) +
+                         b.to(at::kDouble);
+      const double atol = 2.0 * kt::half_ulp(ot) * exact.abs().max().item<double>();
+      at::Tensor per_row;
+      for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kStaged}) {
+        SCOPED_TRACE("schedule=" + std::to_string(static_cast<int>(schedule)));
+        kt::poison_cuda_allocator(x.numel() * 4);
+        const auto got = layer_norm_affine(x, w, b, 1e-6, ot, FusedBackend::Cuda, schedule);
+        ASSERT_EQ(got.scalar_type(), ot);
+        ASSERT_EQ(got.sizes(), x.sizes());
+        EXPECT_TRUE(WithinBaselineError(got.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
+        if (ot != at::kFloat) {
+          const double differ = got.ne(aten).to(at::kDouble).mean().item<double>();
+          EXPECT_LE(differ, 0.02) << "share of elements that differ from the ATen path";
+        }
+        if (schedule == RowSchedule::kPerRow) per_row = got;
+        if (schedule == RowSchedule::kStaged) {
+          EXPECT_TRUE(at::equal(got, per_row)) << "staged schedule";
         }
       }
     }

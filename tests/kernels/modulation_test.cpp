@@ -55,6 +55,20 @@ TEST(LayerNormModulate, RejectsBadModulation) {
   EXPECT_THROW(layer_norm_modulate(x, at::randn({2, 32}).to(at::kBFloat16), at::randn({2, 32})), c10::Error);
 }
 
+// layer_norm_affine's reference is nn.LayerNorm with weight and bias (the block's norm3) in fp32;
+// on CPU tensors the dispatcher returns it; a bf16 output is that result cast.
+TEST(LayerNormAffine, ReferenceIsAtenLayerNorm) {
+  auto x = at::randn({2, 5, 32});
+  auto w = at::randn({32}) + 1.0;
+  auto b = at::randn({32});
+  const auto expected = at::layer_norm(x, {32}, w, b, 1e-6);
+  EXPECT_TRUE(Identical(layer_norm_affine_reference(x, w, b), expected));
+  EXPECT_TRUE(Identical(layer_norm_affine(x, w, b), expected));
+  EXPECT_TRUE(Identical(layer_norm_affine(x, w, b, 1e-6, at::kBFloat16), expected.to(at::kBFloat16)));
+  EXPECT_THROW(layer_norm_affine(x, at::randn({16}), b), c10::Error);
+  EXPECT_THROW(layer_norm_affine(x, w, b, 1e-6, std::nullopt, FusedBackend::Cuda), std::invalid_argument);
+}
+
 TEST(GatedResidual, ReferenceMatchesOfficialExpression) {
   auto g = goldens();
   const auto x = g->tensor("gated_residual.x");  // [2, 7, 64] fp32

@@ -1,5 +1,5 @@
-// Memory-bound kernel timings of gallop_kernel_bench: the fused modulation, RMSNorm and q/k norm +
-// RoPE kernels (each row schedule and variant) against their ATen paths, at the Wan 14B 720p size
+// Memory-bound kernel timings of gallop_kernel_bench: the fused modulation, LayerNorm, RMSNorm and
+// q/k norm + RoPE kernels (each row schedule and variant) against their ATen paths, at the Wan 14B 720p size
 // (75600 tokens x 5120) and the 1.3B 480p size (32760 x 1536), reported as GB/s by the bytes each
 // must move (every input read once, every output written once) and as a share of the card's peak
 // bandwidth. L2 (50 MB on an H100) is flushed before every timed run; the tensors are 0.1 to
@@ -110,6 +110,16 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
       add_rows(rows, "gated_residual", "x fp32 += y bf16 * gate, " + shape, n * (4 + 2 + 4),
                {{"", [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Cuda); }}},
                [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Reference); }, opt, peak_gbps);
+    }
+    {  // LayerNorm with weight and bias (norm3): the fp32 stream in, the bf16 that the next Linear reads.
+      const auto x = randn_cuda({1, L, C}, at::kFloat, 12);
+      const auto w = randn_cuda({C}, at::kFloat, 13);
+      const auto b = randn_cuda({C}, at::kFloat, 14);
+      add_rows(rows, "layer_norm_affine", "x fp32 -> bf16 " + shape, n * (4 + 2),
+               {{"-narrow",
+                 [&] { kernels::layer_norm_affine(x, w, b, 1e-6, at::kBFloat16, FusedBackend::Cuda); }}},
+               [&] { kernels::layer_norm_affine(x, w, b, 1e-6, at::kBFloat16, FusedBackend::Reference); }, opt,
+               peak_gbps);
     }
     {  // RMSNorm alone (the cross-attention's q), bf16 in and out.
       const auto x = randn_cuda({1, L, C}, at::kBFloat16, 10);
