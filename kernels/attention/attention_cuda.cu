@@ -59,6 +59,7 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128>();
       case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128>();
       case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128>();
+      case Sm90Schedule::kWsTwoPCluster: break;  // head dim 128 only, below
     }
   }
   if constexpr (D == 128) {
@@ -68,6 +69,8 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
     }
     if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoP)
       return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144>();
+    if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPCluster)
+      return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128>();
   }
   return fallback;
 }
@@ -117,6 +120,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoPSplit: return {Sm90Schedule::kWsTwoP, 128};  // + the split plan
     case GallopKernel::kSm90WsTwoP144: return {Sm90Schedule::kWsTwoP, 144};
     case GallopKernel::kSm90WsTwoP144Split: return {Sm90Schedule::kWsTwoP, 144};  // + the split plan
+    case GallopKernel::kSm90WsTwoPCluster: return {Sm90Schedule::kWsTwoPCluster, 128};
     default: return {tile.schedule, tile.block_n};
   }
 }

@@ -34,6 +34,14 @@
 // the last partial wave run as several CTAs over contiguous ranges of key blocks, and those CTAs
 // write their normalized fp32 output and log2-sum-exp instead of the output; split_combine_kernel
 // merges them. The key loop is the same (its block index is offset by the chunk's first block).
+// Cluster launches (ws-p2-c2, head dim 128): CTAs run in clusters of two on adjacent query tiles of
+// one (batch, head), hence the same keys. Each CTA's producer loads one 64-column half of K(j) and
+// V(j) and multicasts it into both CTAs' stage, completing on both CTAs' "full" barriers (each
+// expects the whole block); every math warp releases a stage on both CTAs' "empty" barriers (16
+// arrivals), so neither producer refills a stage that either CTA still reads. The barriers are
+// initialized on both sides before anything crosses (a cluster barrier), and each producer waits
+// for the last releases before it exits: the other CTA's warps arrive on this CTA's barriers until
+// then. tests/kernels/sm90_pipeline_model_test.py replays this protocol too.
 // Keys past kv_end inside the last block are masked to -inf; rows and keys past the tensor's end
 // are zero-filled by TMA. The output goes straight from registers to global memory (4-byte
 // stores; the output is small next to the O(L²) work).
@@ -233,7 +241,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr bool kWs = sm90_warp_specialized(kSchedule);
   constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong ||
                             kSchedule == Sm90Schedule::kWsPingpongTwoP;
-  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP;
+  constexpr bool kCluster = sm90_cluster(kSchedule);
+  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP || kCluster;
   static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
   // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
@@ -246,6 +255,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
   static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 144 || kBlockN == 176, "key block");
   static_assert(!kTwoP || kBlockN <= 144, "two P buffers fit the registers only up to 144 keys");
+  // A cluster's CTAs each load one 64-column half of every K and V block.
+  static_assert(!kCluster || kColBlocks == kSm90ClusterSize, "clusters need head dim 128");
 
   const AttentionParams& p = params.p;
   extern __shared__ unsigned char smem_raw[];
@@ -284,6 +295,10 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   const int g = lane / 4;
   const int t = lane % 4;
   const bool loader = threadIdx.x == 0;  // the one thread that issues TMA loads
+  // ws-p2-c2: this CTA's rank in its cluster of two (the other one is `peer`), which is also the
+  // 64-column half of K and V that its producer loads for both.
+  const uint32_t cta_rank = kCluster ? ptx90::cluster_ctarank() : 0;
+  const uint32_t peer = cta_rank ^ 1;
 
   int kv_end = p.len_k;
   if (p.k_lens != nullptr) kv_end = max(0, min(p.k_lens[batch], p.len_k));
@@ -298,22 +313,23 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   const int key_base = block0 * kBlockN;
 
   // ---- loads (issued by `loader` only) ----
-  auto load_k = [&](int j) {
-    const int s = j % kStages;
-    ptx90::mbarrier_arrive_expect_tx(full_k(s), Layout::kKVBytes);
+  // Every CTA expects the whole block on its own "full" barrier; in a cluster, half of the bytes come
+  // from the other CTA's multicast (which may land before this expect_tx: the phase cannot complete
+  // without this arrival, and the transaction count may go below zero meanwhile).
+  auto load_kv = [&](uint32_t dst, const CUtensorMap* map, uint32_t bar, int j) {
+    ptx90::mbarrier_arrive_expect_tx(bar, Layout::kKVBytes);
+    if constexpr (kCluster) {
+      ptx90::tma_load_4d_multicast(dst + cta_rank * kBlockN * kSwizzleRowBytes, map, bar, 0x3,
+                                   static_cast<int>(cta_rank) * 64, key_base + j * kBlockN, head, batch);
+    } else {
 #pragma unroll
-    for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sK(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_k, full_k(s), cb * 64,
-                         key_base + j * kBlockN, head, batch);
+      for (int cb = 0; cb < kColBlocks; ++cb)
+        ptx90::tma_load_4d(dst + cb * kBlockN * kSwizzleRowBytes, map, bar, cb * 64, key_base + j * kBlockN, head,
+                           batch);
+    }
   };
-  auto load_v = [&](int j) {
-    const int s = j % kStages;
-    ptx90::mbarrier_arrive_expect_tx(full_v(s), Layout::kKVBytes);
-#pragma unroll
-    for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sV(s) + cb * kBlockN * kSwizzleRowBytes, &params.tmap_v, full_v(s), cb * 64,
-                         key_base + j * kBlockN, head, batch);
-  };
+  auto load_k = [&](int j) { load_kv(sK(j % kStages), &params.tmap_k, full_k(j % kStages), j); };
+  auto load_v = [&](int j) { load_kv(sV(j % kStages), &params.tmap_v, full_v(j % kStages), j); };
   // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
   // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
   auto refill_k = [&](int j) {
@@ -339,8 +355,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     for (int s = 0; s < kStages; ++s) {
       ptx90::mbarrier_init(full_k(s), 1);
       ptx90::mbarrier_init(full_v(s), 1);
-      ptx90::mbarrier_init(empty_k(s), kConsumerWarps);
-      ptx90::mbarrier_init(empty_v(s), kConsumerWarps);
+      // In a cluster, the math warps of both CTAs release every stage of both.
+      ptx90::mbarrier_init(empty_k(s), kConsumerWarps * (kCluster ? kSm90ClusterSize : 1));
+      ptx90::mbarrier_init(empty_v(s), kConsumerWarps * (kCluster ? kSm90ClusterSize : 1));
     }
     ptx90::mbarrier_init_fence();
     ptx90::mbarrier_arrive_expect_tx(full_q, Layout::kQBytes);
@@ -348,12 +365,25 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     for (int cb = 0; cb < kColBlocks; ++cb)
       ptx90::tma_load_4d(sQ + cb * kBlockM * kSwizzleRowBytes, &params.tmap_q, full_q, cb * 64, m_block * kBlockM, head,
                          batch);
-    for (int j = 0; j < kStages && j < n_blocks; ++j) {
-      load_k(j);
-      load_v(j);
+    if constexpr (!kCluster) {
+      for (int j = 0; j < kStages && j < n_blocks; ++j) {
+        load_k(j);
+        load_v(j);
+      }
     }
   }
-  __syncthreads();  // barriers initialized before anyone waits on them
+  if constexpr (kCluster) {
+    // Both CTAs' barriers are initialized before either multicasts into the other or arrives on it.
+    ptx90::cluster_sync();
+    if (loader) {
+      for (int j = 0; j < kStages && j < n_blocks; ++j) {
+        load_k(j);
+        load_v(j);
+      }
+    }
+  } else {
+    __syncthreads();  // barriers initialized before anyone waits on them
+  }
 
   if constexpr (kWs) {
     if (warpgroup == 0) {
@@ -368,6 +398,14 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
           load_k(j);
           ptx90::mbarrier_wait<kAbort>(empty_v(r % kStages), (r / kStages) & 1);
           load_v(j);
+        }
+        if constexpr (kCluster) {
+          // The other CTA's math warps arrive on this CTA's "empty" barriers for every block, the
+          // last ones included; the CTA must not exit before they have (its barriers would be gone).
+          for (int r = max(0, n_blocks - kStages); r < n_blocks; ++r) {
+            ptx90::mbarrier_wait<kAbort>(empty_k(r % kStages), (r / kStages) & 1);
+            ptx90::mbarrier_wait<kAbort>(empty_v(r % kStages), (r / kStages) & 1);
+          }
         }
       }
       return;
@@ -391,7 +429,10 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   };
   auto release = [&](uint32_t bar) {
     __syncwarp();
-    if (lane == 0) ptx90::mbarrier_arrive(bar);
+    if (lane == 0) {
+      ptx90::mbarrier_arrive(bar);
+      if constexpr (kCluster) ptx90::mbarrier_arrive_cluster(bar, peer);  // its producer refills ours too
+    }
   };
 
   float o[kHeadDim / 2];

@@ -50,6 +50,23 @@ inline bool make_tensor_map(CUtensorMap* map, const void* base, ElementType dtyp
   return res == CUDA_SUCCESS;
 }
 
+inline cudaLaunchConfig_t cluster_launch_config(dim3 grid, int threads, int smem, cudaStream_t stream) {
+  cudaLaunchConfig_t config = {};
+  config.gridDim = grid;
+  config.blockDim = dim3(threads, 1, 1);
+  config.dynamicSmemBytes = static_cast<size_t>(smem);
+  config.stream = stream;
+  return config;
+}
+inline cudaLaunchAttribute cluster_attribute() {
+  cudaLaunchAttribute attribute = {};
+  attribute.id = cudaLaunchAttributeClusterDimension;
+  attribute.val.clusterDim.x = kSm90ClusterSize;
+  attribute.val.clusterDim.y = 1;
+  attribute.val.clusterDim.z = 1;
+  return attribute;
+}
+
 }  // namespace sm90
 
 // Returns cudaErrorNotSupported when a TMA descriptor cannot be built (misaligned base or
@@ -75,6 +92,19 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
   auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
+  if constexpr (sm90_cluster(kSchedule)) {
+    // Clusters of kSm90ClusterSize CTAs along the query tiles: the grid's first dimension is rounded
+    // up to a multiple (an extra tile past len_q reads zero-filled Q rows and stores nothing).
+    if (p.split_tiles != 0) return cudaErrorInvalidValue;
+    const int m_blocks = (p.len_q + kTile.block_m - 1) / kTile.block_m;
+    const int padded = (m_blocks + kSm90ClusterSize - 1) / kSm90ClusterSize * kSm90ClusterSize;
+    cudaLaunchConfig_t config = sm90::cluster_launch_config(dim3(padded, p.heads, p.batch),
+                                                            sm90::sm90_threads(kSchedule), kSmem, stream);
+    cudaLaunchAttribute attribute = sm90::cluster_attribute();
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    return cudaLaunchKernelEx(&config, kernel, params);
+  }
   if (p.split_tiles == 0) {
     const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
     kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
@@ -106,9 +136,27 @@ bool flash_fwd_sm90_runnable() {
   }
   if (major != 9 || minor != 0) return false;
   cudaFuncAttributes attr;
-  if (cudaFuncGetAttributes(&attr, sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>) != cudaSuccess) {
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
+  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess) {
     (void)cudaGetLastError();
     return false;
+  }
+  if constexpr (sm90_cluster(kSchedule)) {
+    // The device must be able to co-schedule a cluster of these CTAs (one per SM, same GPC).
+    constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
+    constexpr int kSmem =
+        sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>::kTotal + sm90::kSwizzleAtomBytes;
+    int clusters = 0;
+    cudaLaunchConfig_t config = sm90::cluster_launch_config(dim3(kSm90ClusterSize, 1, 1),
+                                                            sm90::sm90_threads(kSchedule), kSmem, nullptr);
+    cudaLaunchAttribute attribute = sm90::cluster_attribute();
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) != cudaSuccess ||
+        cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess || clusters < 1) {
+      (void)cudaGetLastError();
+      return false;
+    }
   }
   return sm90::tensor_map_encoder() != nullptr;
 }

@@ -1,5 +1,6 @@
-// Inline-PTX wrappers for the sm_90a attention kernel: mbarriers, TMA tile loads and wgmma
-// fences. Compiled only into sm_90a code (the callers guard with GALLOP_SM90A_DEVICE).
+// Inline-PTX wrappers for the sm_90a attention kernel: mbarriers, TMA tile loads (multicast too),
+// cluster synchronization and wgmma fences. Compiled only into sm_90a code (the callers guard
+// with GALLOP_SM90A_DEVICE).
 //
 // Shared-memory matrix descriptor of wgmma (64 bits):
 //   [0,14) start address >> 4   [16,30) leading byte offset >> 4   [32,46) stride byte offset >> 4
@@ -96,6 +97,33 @@ __device__ __forceinline__ void mbarrier_wait(uint32_t bar, uint32_t parity) {
   }
 }
 
+// Thread-block clusters (ws-p2-c2). The CTA's rank in its cluster.
+__device__ __forceinline__ uint32_t cluster_ctarank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+// One arrival on the mbarrier at CTA-relative address `bar` of cluster CTA `cta` (another CTA's or
+// this one's), with the instruction's default semantics (release, CTA scope), as CUTLASS's cluster
+// barriers arrive. The kernel arrives so to say "my wgmma has read this stage": those reads are
+// complete once wgmma.wait_group returned, before the arrival, and the other CTA's TMA writes into
+// the stage only after it. Release at cluster scope (".release.cluster") would add MEMBAR.ALL.GPU
+// before every arrival (ptxas, CUDA 13.0), in the math warps' loop.
+__device__ __forceinline__ void mbarrier_arrive_cluster(uint32_t bar, uint32_t cta) {
+  asm volatile(
+      "{\n"
+      ".reg .b32 remote;\n"
+      "mapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.shared::cluster.b64 _, [remote];\n"
+      "}\n" ::"r"(bar), "r"(cta)
+      : "memory");
+}
+// Every thread of every CTA of the cluster arrives, then waits for all the others (warps converged):
+// writes before it (mbarrier initialization) are visible cluster-wide after it.
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+
 // Hardware named barrier `id` (1-15; 0 is __syncthreads) completed by `count` threads (a multiple of
 // 32; whole warps, converged): sync arrives and waits for the completion, arrive only arrives.
 // No timeout: a protocol error hangs (the ping-pong turns use them, see flash_sm90.cuh).
@@ -113,6 +141,16 @@ __device__ __forceinline__ void tma_load_4d(uint32_t dst, const void* tensor_map
       "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
       " [%0], [%1, {%2, %3, %4, %5}], [%6];\n" ::"r"(dst),
       "l"(reinterpret_cast<uint64_t>(tensor_map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+      : "memory");
+}
+// The same load multicast to the CTAs of the cluster in `cta_mask`: the box lands at offset `dst` of
+// each one's shared memory and completes `bar` at the same offset in each (ws-p2-c2).
+__device__ __forceinline__ void tma_load_4d_multicast(uint32_t dst, const void* tensor_map, uint32_t bar,
+                                                      uint16_t cta_mask, int c0, int c1, int c2, int c3) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.multicast::cluster"
+      " [%0], [%1, {%2, %3, %4, %5}], [%6], %7;\n" ::"r"(dst),
+      "l"(reinterpret_cast<uint64_t>(tensor_map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar), "h"(cta_mask)
       : "memory");
 }
 __device__ __forceinline__ void prefetch_tensor_map(const void* tensor_map) {

@@ -68,6 +68,18 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             warpgroup's P·V landing and its next products holds only the O rescale.
 //   ws-pingpong-p2  ws-p2 with ping-pong turns (both measured separately on an H200; not yet
 //             together).
+//   ws-p2-c2  ws-p2 launched as clusters of 2 CTAs on adjacent query tiles of one (batch, head)
+//             (head dim 128 only): each CTA's producer loads one of the two 64-column halves of
+//             K(j) and V(j) and multicasts it to both CTAs, so each key block leaves L2 once per
+//             256 query rows instead of once per 128 (FlashAttention-3 does this for bf16/fp16
+//             head dim >= 128, non-causal). At ws-p2's 632.8 TFLOP/s on the H200 a 128-row tile
+//             pulls 512 bytes of K and V per key for 4 x 128 x 128 flops, about 4.9 TB/s from L2
+//             across the GPU, a rate at which L2 bandwidth may well limit (not measured);
+//             clusters halve it. A CTA's stage is
+//             refilled only after the math warps of both CTAs released it (the "empty" barriers
+//             count 16 arrivals), and each producer waits for its CTA's last releases before it
+//             exits, so that no CTA leaves while the other can still arrive on its barriers.
+//             Not timed yet.
 enum class Sm90Schedule : int {
   kSerial = 0,
   kOverlap = 1,
@@ -76,12 +88,16 @@ enum class Sm90Schedule : int {
   kWsPingpong = 4,
   kWsTwoP = 5,
   kWsPingpongTwoP = 6,
+  kWsTwoPCluster = 7,
 };
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
   return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP ||
-         s == Sm90Schedule::kWsPingpongTwoP;
+         s == Sm90Schedule::kWsPingpongTwoP || s == Sm90Schedule::kWsTwoPCluster;
 }
+GALLOP_TILE_FN constexpr bool sm90_cluster(Sm90Schedule s) { return s == Sm90Schedule::kWsTwoPCluster; }
+// CTAs per cluster of the clustered schedule; the grid's first dimension is padded to a multiple.
+constexpr int kSm90ClusterSize = 2;
 
 struct Sm90Tile {
   int head_dim;

@@ -291,6 +291,10 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoP144, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kHalf, 128},
+                      // ws-p2 in clusters of two CTAs sharing K/V loads: head dim 128 only. Odd
+                      // tile counts (300, 1000 rows...) run a padding CTA past the last row.
+                      KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},

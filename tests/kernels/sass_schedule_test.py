@@ -19,8 +19,12 @@ flash_sm90_*.cu.o:
   - serial schedule: no wait that leaves a group in flight (its products never overlap);
   - every schedule: the O rescale is behind a warp-uniform branch (VOTE.ANY, a predicated BRA,
     then the run of FMULs), so that warps whose row maxima did not move skip it;
-  - ws-p2, ws-pingpong-p2: P's conversion to 16 bits (block_n / 4 F2FP per thread) also lies between those two
-    waits, i.e. overlaps P·V, which is what its second P buffer is for.
+  - ws-p2, ws-pingpong-p2, ws-p2-c2: P's conversion to 16 bits (block_n / 4 F2FP per thread) also lies
+    between those two waits, i.e. overlaps P·V, which is what its second P buffer is for;
+  - ws-p2-c2: K and V come in through multicast TMA loads (UTMALDG...MULTICAST), the stages are
+    released on the other CTA's barriers (SYNCS.ARRIVE...RED), and no GPU-scope memory barrier
+    (MEMBAR.ALL.GPU) is left in the code but the one of the start-up cluster barrier: an arrival with
+    release semantics at cluster scope puts one before every release, in the math loop.
 
 Needs cuobjdump and nvdisasm (CUDA toolkit, or the PyPI wheels nvidia-cuda-cuobjdump and
 nvidia-cuda-nvdisasm that tools/setup.sh installs into .venv). Exit status: 0 all checks pass,
@@ -34,7 +38,8 @@ import subprocess
 import sys
 
 SKIP = 77
-SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2", "6": "ws-pingpong-p2"}
+SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2",
+             "6": "ws-pingpong-p2", "7": "ws-p2-c2"}
 
 
 def find_tool(name):
@@ -167,6 +172,15 @@ def check_function(name, ins):
                 f"at most {best} F2FP between the partial and the full wgmma wait (need {block_n // 4}: "
                 "P's conversion does not overlap P·V)"
             )
+    if schedule.startswith("ws-p2-c2"):
+        if not any(i.startswith("UTMALDG") and "MULTICAST" in i for i in ins):
+            failures.append("no multicast TMA load (UTMALDG...MULTICAST): the CTAs do not share K/V loads")
+        if not any(re.match(r"(@!?U?P\w+\s+)?SYNCS\.ARRIVE\.\S*RED", i) for i in ins):
+            failures.append("no remote mbarrier arrival (SYNCS.ARRIVE...RED): stages are not released to the other CTA")
+        membar = [i for i in ins if "MEMBAR" in i and "GPU" in i]
+        if len(membar) > 1:
+            failures.append(f"{len(membar)} MEMBAR.ALL.GPU (at most the start-up one): a release at cluster scope "
+                            "crept into the math loop")
     return schedule, failures
 
 

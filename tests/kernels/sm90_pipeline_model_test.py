@@ -17,7 +17,9 @@ ws-pingpong-p2 follow the ws and ws-pingpong sequences (their second P buffer ch
 arrival). To show that the
 model can fail, it also runs the overlap loop as it was when it hung on the H100 (no refill of K
 stage 0 after block 0) and requires that to deadlock, and a ping-pong where warpgroup 1 also
-arrives after its last segment, which must leave an arrival over.
+arrives after its last segment, which must leave an arrival over. run_cluster models ws-p2-c2, two
+CTAs of a cluster sharing each block's loads (see its docstring), with two broken variants that must
+fail.
 
 Exit status 0 when every schedule passes (and the old loop deadlocks), 1 otherwise.
 """
@@ -78,6 +80,26 @@ class NamedBarrier:
         self._arrive(1)
         while self.generation == generation:
             yield "blocked"
+
+
+def step_one(procs, runnable, finished, at_sync, rnd):
+    """Advances the first of the runnable processes (in random order) that is not blocked; returns
+    (whether anything progressed, an error message or None). A process yielding "sync" waits in
+    at_sync until the caller releases everyone."""
+    rnd.shuffle(runnable)
+    for k in runnable:
+        try:
+            r = next(procs[k])
+        except StopIteration:
+            finished.add(k)
+            return True, None
+        except AssertionError as e:
+            return False, f"{k}: {e}"
+        if r == "sync":
+            at_sync.add(k)
+        if r != "blocked":
+            return True, None
+    return False, None
 
 
 def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arrival=False):
@@ -209,22 +231,10 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arri
         if not runnable:
             at_sync.clear()  # everyone reached __syncthreads
             continue
-        rnd.shuffle(runnable)
-        before, progressed = Barrier.events, False
-        for k in runnable:
-            try:
-                r = next(procs[k])
-            except StopIteration:
-                finished.add(k)
-                progressed = True
-                break
-            except AssertionError as e:
-                return f"{k}: {e}"
-            if r == "sync":
-                at_sync.add(k)
-            if r != "blocked":
-                progressed = True
-                break
+        before = Barrier.events
+        progressed, error = step_one(procs, runnable, finished, at_sync, rnd)
+        if error:
+            return error
         if not progressed and not in_flight and Barrier.events == before:
             return "deadlock"
     else:
@@ -233,6 +243,125 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arri
         return (f"turns completed {[b.generation for b in turn]}, turns taken {turns_taken}, arrivals left over "
                 f"{[b.arrivals for b in turn]}")
     return "ok"
+
+
+def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True):
+    """ws-p2-c2: two CTAs of a cluster, each a producer and two math warpgroups running the ws loop.
+    Each CTA's producer expects the whole block on its own "full" barrier and loads one half of it,
+    multicast: the half lands in both CTAs, each landing completing its bytes on that CTA's barrier,
+    at independent random times. Math warpgroups release a stage on their own CTA's "empty" barrier
+    and on the other CTA's (a remote arrival, landing later), so each "empty" barrier counts four
+    arrivals (two per CTA; eight warps per CTA in the kernel). After its loads each producer waits
+    for its CTA's last releases. Checks, besides deadlock and the blocks read: nothing lands in a CTA
+    (a TMA half or a remote arrival) after all its threads have exited. With producer_tail=False a
+    CTA can exit while the other still arrives on its barriers; with release_to_both=False a producer
+    can overwrite a stage the other CTA still reads; both must fail."""
+    rnd = random.Random(seed)
+    ctas = (0, 1)
+    full = {c: {x: [Barrier(1) for _ in range(stages)] for x in "kv"} for c in ctas}
+    empty = {c: {x: [Barrier(4 if release_to_both else 2) for _ in range(stages)] for x in "kv"} for c in ctas}
+    stage = {c: {x: [[None, None] for _ in range(stages)] for x in "kv"} for c in ctas}
+    in_flight = []  # ("tma", dst, x, j, half) or ("arrive", dst, x, s)
+    procs_of = {c: [] for c in ctas}
+    finished = set()
+
+    def exited(c):
+        return all(k in finished for k in procs_of[c])
+
+    def load(c, x, j):  # c's producer: its half of block j, to both CTAs
+        full[c][x][j % stages].arrive_expect_tx(2)
+        for dst in ctas:
+            in_flight.append(("tma", dst, x, j, c))
+
+    def wait(bar, parity):
+        while not bar.completed(parity):
+            yield "blocked"
+
+    def read(c, x, j):
+        found = stage[c][x][j % stages]
+        assert found == [j, j], f"CTA {c} read {x.upper()}({j}) from stage {j % stages}, found halves {found}"
+
+    def release(c, x, j):
+        empty[c][x][j % stages].arrive()
+        if release_to_both:
+            in_flight.append(("arrive", 1 - c, x, j % stages))
+
+    def math(c):
+        yield "sync"
+        if n_blocks == 0:
+            return
+        yield from wait(full[c]["k"][0], 0)
+        read(c, "k", 0)
+        yield None
+        release(c, "k", 0)
+        for j in range(1, n_blocks):
+            yield from wait(full[c]["k"][j % stages], (j // stages) & 1)
+            yield from wait(full[c]["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
+            read(c, "k", j)
+            read(c, "v", j - 1)
+            yield None
+            release(c, "k", j)
+            yield None
+            release(c, "v", j - 1)
+        last = n_blocks - 1
+        yield from wait(full[c]["v"][last % stages], (last // stages) & 1)
+        read(c, "v", last)
+        release(c, "v", last)
+
+    def producer(c):
+        yield "sync"  # barriers of both CTAs initialized before any multicast or remote arrival
+        for j in range(min(stages, n_blocks)):
+            load(c, "k", j)
+            load(c, "v", j)
+        for j in range(stages, n_blocks):
+            r = j - stages
+            yield from wait(empty[c]["k"][r % stages], (r // stages) & 1)
+            load(c, "k", j)
+            yield from wait(empty[c]["v"][r % stages], (r // stages) & 1)
+            load(c, "v", j)
+        if producer_tail:
+            for r in range(max(0, n_blocks - stages), n_blocks):
+                yield from wait(empty[c]["k"][r % stages], (r // stages) & 1)
+                yield from wait(empty[c]["v"][r % stages], (r // stages) & 1)
+
+    procs = {}
+    for c in ctas:
+        for name, gen in ((f"producer{c}", producer(c)), (f"wg0.{c}", math(c)), (f"wg1.{c}", math(c))):
+            procs[name] = gen
+            procs_of[c].append(name)
+    at_sync = set()
+    for _ in range(400000):
+        if len(finished) == len(procs) and not in_flight:
+            return "ok"
+        if in_flight and (rnd.random() < 0.5 or len(finished) == len(procs)):
+            event = in_flight.pop(rnd.randrange(len(in_flight)))
+            dst = event[1]
+            if exited(dst):
+                return f"{event[0]} landed in CTA {dst} after it exited"
+            if event[0] == "tma":
+                _, _, x, j, half = event
+                stage[dst][x][j % stages][half] = j
+                full[dst][x][j % stages].complete_tx(1)
+            else:
+                _, _, x, s_ = event
+                try:
+                    empty[dst][x][s_].arrive()
+                except AssertionError as e:
+                    return f"remote arrival on CTA {dst}: {e}"
+            continue
+        runnable = [k for k in procs if k not in finished and k not in at_sync]
+        if not runnable:
+            if at_sync:
+                at_sync.clear()  # everyone reached the cluster barrier
+                continue
+            return "deadlock"
+        before = Barrier.events
+        progressed, error = step_one(procs, runnable, finished, at_sync, rnd)
+        if error:
+            return error
+        if not progressed and not in_flight and Barrier.events == before:
+            return "deadlock"
+    return "no progress in 400000 steps"
 
 
 def main():
@@ -247,6 +376,28 @@ def main():
                         failures += 1
                         break
         print(f"{'ok  ' if not failures else '    '} {schedule}")
+    for stages in (2, 3):
+        for n_blocks in range(0, 9):
+            for seed in range(120):
+                result = run_cluster(stages, n_blocks, seed)
+                if result != "ok":
+                    print(f"FAIL ws-p2-c2, {stages} stages, {n_blocks} blocks, seed {seed}: {result}")
+                    failures += 1
+                    break
+    print(f"{'ok  ' if not failures else '    '} ws-p2-c2 (two CTAs, multicast halves, releases to both)")
+    # The cluster protocol's two safeguards must each be needed.
+    no_tail = [run_cluster(2, n, seed, producer_tail=False) for n in (1, 2, 4) for seed in range(60)]
+    local_only = [run_cluster(2, n, seed, release_to_both=False) for n in (3, 5) for seed in range(60)]
+    if not any("after it exited" in r for r in no_tail):
+        print(f"FAIL a cluster whose producers skip the final waits should let a CTA exit too early: {set(no_tail)}")
+        failures += 1
+    elif not any("found halves" in r for r in local_only):
+        print(f"FAIL a cluster whose math warps release only their own CTA's stages should read overwritten data: "
+              f"{set(local_only)}")
+        failures += 1
+    else:
+        print("ok   without the producers' final waits a CTA exits early; with releases to its own CTA only, a "
+              "stage is overwritten under the other")
     # The model must be able to fail: the loop that hung on the H100 deadlocks once n > stages.
     old = [run(2, 3, "overlap", seed, old_overlap_bug=True) for seed in range(20)]
     if not all(r == "deadlock" for r in old):
