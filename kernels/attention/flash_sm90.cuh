@@ -361,9 +361,11 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     }
     ptx90::mbarrier_init_fence();
     ptx90::mbarrier_arrive_expect_tx(full_q, Layout::kQBytes);
+    // A cluster launch's padding CTA (past the last tile) reads the last tile's rows; it stores nothing.
+    const int q_block = kCluster ? min(m_block, (p.len_q - 1) / kBlockM) : m_block;
 #pragma unroll
     for (int cb = 0; cb < kColBlocks; ++cb)
-      ptx90::tma_load_4d(sQ + cb * kBlockM * kSwizzleRowBytes, &params.tmap_q, full_q, cb * 64, m_block * kBlockM, head,
+      ptx90::tma_load_4d(sQ + cb * kBlockM * kSwizzleRowBytes, &params.tmap_q, full_q, cb * 64, q_block * kBlockM, head,
                          batch);
     if constexpr (!kCluster) {
       for (int j = 0; j < kStages && j < n_blocks; ++j) {
