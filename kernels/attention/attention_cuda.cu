@@ -27,9 +27,9 @@ R switch_dtype_head_dim(ElementType dtype, int head_dim, R fallback, const Fn& f
 }
 
 #if defined(GALLOP_ATTENTION_SM80)
-struct Sm80Runnable {
+struct Sm80Resident {
   template <typename T, int D>
-  bool run() const { return flash_fwd_sm80_runnable<T, D>(); }
+  int run() const { return flash_fwd_sm80_resident_ctas<T, D>(); }
 };
 struct Sm80Launch {
   const AttentionParams& p;
@@ -74,9 +74,9 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
   }
   return fallback;
 }
-struct Sm90RunnableFn {
+struct Sm90ResidentFn {
   template <typename T, int D, Sm90Schedule S, int N>
-  bool run() const { return flash_fwd_sm90_runnable<T, D, S, N>(); }
+  int run() const { return flash_fwd_sm90_resident_ctas<T, D, S, N>(); }
 };
 struct Sm90LaunchFn {
   const AttentionParams& p;
@@ -84,10 +84,10 @@ struct Sm90LaunchFn {
   template <typename T, int D, Sm90Schedule S, int N>
   cudaError_t run() const { return launch_flash_fwd_sm90<T, D, S, N>(p, stream); }
 };
-struct Sm90Runnable {
+struct Sm90Resident {
   Sm90Variant variant;
   template <typename T, int D>
-  bool run() const { return switch_sm90_variant<T, D>(variant, false, Sm90RunnableFn{}); }
+  int run() const { return switch_sm90_variant<T, D>(variant, 0, Sm90ResidentFn{}); }
 };
 struct Sm90Launch {
   const AttentionParams& p;
@@ -156,20 +156,24 @@ bool gallop_kernel_compiled(GallopKernel kernel) {
 #endif
 }
 
-bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim) {
-  if (!gallop_kernel_compiled(kernel)) return false;
+int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim) {
+  if (!gallop_kernel_compiled(kernel)) return 0;
   if (kernel == GallopKernel::kSm80) {
 #if defined(GALLOP_ATTENTION_SM80)
-    return switch_dtype_head_dim(dtype, head_dim, false, Sm80Runnable{});
+    return switch_dtype_head_dim(dtype, head_dim, 0, Sm80Resident{});
 #else
-    return false;
+    return 0;
 #endif
   }
 #if defined(GALLOP_ATTENTION_SM90)
-  return switch_dtype_head_dim(dtype, head_dim, false, Sm90Runnable{sm90_variant(kernel, head_dim)});
+  return switch_dtype_head_dim(dtype, head_dim, 0, Sm90Resident{sm90_variant(kernel, head_dim)});
 #else
-  return false;
+  return 0;
 #endif
+}
+
+bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim) {
+  return gallop_kernel_resident_ctas(kernel, dtype, head_dim) > 0;
 }
 
 cudaError_t launch_gallop_kernel(GallopKernel kernel, const AttentionParams& p, cudaStream_t stream) {

@@ -16,6 +16,9 @@ bool gallop_kernel_compiled(GallopKernel kernel);
 
 // This binary has device code of `kernel` for the current device, for this dtype and head dim.
 bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim);
+// How many of its CTAs the current device runs at once (0: not runnable). For the cluster kernels
+// this can be below the SM count: each pair of CTAs needs two SMs of one GPC.
+int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim);
 
 // How `kernel` splits the last wave of a launch with these parameters on a device with `sms`
 // SMs (tail_split.h): nothing (split_tiles = 0) except for the -split kernels. The caller

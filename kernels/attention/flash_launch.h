@@ -14,11 +14,11 @@ namespace gallop::kernels::attn {
 template <typename T, int kHeadDim>
 cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream);
 template <typename T, int kHeadDim>
-bool flash_fwd_sm80_runnable();
+int flash_fwd_sm80_resident_ctas();
 
 template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream);
 template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
-bool flash_fwd_sm90_runnable();
+int flash_fwd_sm90_resident_ctas();
 
 }  // namespace gallop::kernels::attn

@@ -278,16 +278,24 @@ cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream)
   return cudaGetLastError();
 }
 
-// Whether this binary holds code of the sm_80 kernel that the current device can run.
+// How many CTAs of the sm_80 kernel the current device runs at once (SMs x CTAs per SM); 0 when this
+// binary holds no code of it that the device can run.
 template <typename T, int kHeadDim>
-bool flash_fwd_sm80_runnable() {
+int flash_fwd_sm80_resident_ctas() {
+  constexpr Sm80Tile kTile = sm80_tile(kHeadDim);
+  auto kernel = sm80::flash_fwd_sm80_kernel<T, kHeadDim>;
   cudaFuncAttributes attr;
-  const cudaError_t err = cudaFuncGetAttributes(&attr, sm80::flash_fwd_sm80_kernel<T, kHeadDim>);
-  if (err != cudaSuccess) {
-    (void)cudaGetLastError();  // clear the sticky-free error so later launches do not see it
-    return false;
+  int device = 0, sms = 0, per_sm = 0;
+  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess || cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess ||
+      (kTile.smem_bytes() > 48 * 1024 &&
+       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kTile.smem_bytes()) != cudaSuccess) ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kTile.warps * 32, kTile.smem_bytes()) !=
+          cudaSuccess) {
+    (void)cudaGetLastError();  // clear the error so later launches do not see it
+    return 0;
   }
-  return true;
+  return sms * per_sm;
 }
 
 }  // namespace gallop::kernels::attn

@@ -124,41 +124,53 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
   return cudaGetLastError();
 }
 
-// Whether this binary holds sm_90a code of the kernel and the current device is a 9.0 part.
+// How many CTAs of the kernel the current device runs at once; 0 when this binary holds no sm_90a
+// code of it or the device is not a 9.0 part (or TMA descriptors cannot be built). One CTA fits an
+// SM; a cluster launch's pairs must fit one GPC each, so a GPC with an odd number of free SMs
+// leaves one idle (cudaOccupancyMaxActiveClusters counts what fits).
 template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
-bool flash_fwd_sm90_runnable() {
-  int device = 0, major = 0, minor = 0;
+int flash_fwd_sm90_resident_ctas() {
+  int device = 0, major = 0, minor = 0, sms = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
       cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess) {
     (void)cudaGetLastError();
-    return false;
+    return 0;
   }
-  if (major != 9 || minor != 0) return false;
-  cudaFuncAttributes attr;
+  if (major != 9 || minor != 0 || sm90::tensor_map_encoder() == nullptr) return 0;
+  constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
+  constexpr int kSmem =
+      sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>::kTotal + sm90::kSwizzleAtomBytes;
+  constexpr int kThreads = sm90::sm90_threads(kSchedule);
   auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
-  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess) {
+  cudaFuncAttributes attr;
+  if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess ||
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) != cudaSuccess) {
     (void)cudaGetLastError();
-    return false;
+    return 0;
   }
+  int resident = 0;
   if constexpr (sm90_cluster(kSchedule)) {
-    // The device must be able to co-schedule a cluster of these CTAs (one per SM, same GPC).
-    constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
-    constexpr int kSmem =
-        sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>::kTotal + sm90::kSwizzleAtomBytes;
-    int clusters = 0;
-    cudaLaunchConfig_t config = sm90::cluster_launch_config(dim3(kSm90ClusterSize, 1, 1),
-                                                            sm90::sm90_threads(kSchedule), kSmem, nullptr);
+    cudaLaunchConfig_t config = sm90::cluster_launch_config(dim3(kSm90ClusterSize, 1, 1), kThreads, kSmem, nullptr);
     cudaLaunchAttribute attribute = sm90::cluster_attribute();
     config.attrs = &attribute;
     config.numAttrs = 1;
-    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) != cudaSuccess ||
-        cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess || clusters < 1) {
+    int clusters = 0;
+    if (cudaOccupancyMaxActiveClusters(&clusters, kernel, &config) != cudaSuccess) {
       (void)cudaGetLastError();
-      return false;
+      return 0;
     }
+    resident = clusters * kSm90ClusterSize;
+  } else {
+    int per_sm = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, kSmem) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return 0;
+    }
+    resident = per_sm * sms;
   }
-  return sm90::tensor_map_encoder() != nullptr;
+  return resident;
 }
 
 }  // namespace gallop::kernels::attn

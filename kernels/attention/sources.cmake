@@ -23,7 +23,7 @@ if(GALLOP_HAVE_CUDA)
 
 namespace gallop::kernels::attn {
 template cudaError_t launch_flash_fwd_sm80<${_type}, ${_hd}>(const AttentionParams&, cudaStream_t);
-template bool flash_fwd_sm80_runnable<${_type}, ${_hd}>();
+template int flash_fwd_sm80_resident_ctas<${_type}, ${_hd}>();
 }  // namespace gallop::kernels::attn
 ")
       list(APPEND _attn_sm80 ${_attn_gen}/flash_sm80_${_dt}_hd${_hd}.cu)
@@ -41,7 +41,7 @@ template bool flash_fwd_sm80_runnable<${_type}, ${_hd}>();
         list(GET _v 1 _bn)
         string(APPEND _sm90_instances
 "template cudaError_t launch_flash_fwd_sm90<${_type}, ${_hd}, Sm90Schedule::${_sched}, ${_bn}>(const AttentionParams&, cudaStream_t);
-template bool flash_fwd_sm90_runnable<${_type}, ${_hd}, Sm90Schedule::${_sched}, ${_bn}>();
+template int flash_fwd_sm90_resident_ctas<${_type}, ${_hd}, Sm90Schedule::${_sched}, ${_bn}>();
 ")
       endforeach()
       file(CONFIGURE OUTPUT ${_attn_gen}/flash_sm90_${_dt}_hd${_hd}.cu CONTENT

@@ -340,6 +340,29 @@ TEST(GallopAttentionSplit, WholeAndSplitTilesMatchTheReference) {
 }
 #endif
 
+#if defined(GALLOP_HAVE_CUDA)
+// Every kernel the device can run keeps at least one CTA resident, at most the SMs' worth that its
+// registers and shared memory allow; a cluster kernel, an even number no larger than the SMs.
+TEST(GallopAttentionOccupancy, ResidentCtasOfEveryRunnableKernel) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const int sms = at::cuda::getDeviceProperties(at::cuda::current_device())->multiProcessorCount;
+  int runnable = 0;
+  for (auto kernel : attn::kAllGallopKernels) {
+    const int resident = attn::gallop_kernel_resident_ctas(kernel, attn::ElementType::kBf16, 128);
+    EXPECT_EQ(resident > 0, attn::gallop_kernel_runnable(kernel, attn::ElementType::kBf16, 128))
+        << gallop_kernel_name(kernel);
+    if (resident == 0) continue;
+    ++runnable;
+    // sm_80 kernel: up to 3 CTAs per SM at head dim 128 (tile_config.h); the Hopper ones, one.
+    EXPECT_LE(resident, kernel == GallopKernel::kSm80 ? 4 * sms : sms) << gallop_kernel_name(kernel);
+    if (kernel == GallopKernel::kSm90WsTwoPCluster) EXPECT_EQ(resident % 2, 0);
+    std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": " << resident << " CTAs resident on " << sms
+              << " SMs\n";
+  }
+  if (runnable == 0) GTEST_SKIP() << "no gallop attention kernel runs on " << kt::device_description();
+}
+#endif
+
 // ---- the dispatcher's library backends (the baselines the benchmark compares against) ----
 
 TEST(AttentionDispatchGpu, EveryBackendMeetsTheToleranceWithPaddedKeys) {

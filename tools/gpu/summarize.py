@@ -148,6 +148,8 @@ def bench_table(bench):
     for r in bench["attention"]:
         row = {"shape": r.get("shape"), "heads": r.get("heads"), "len_q": r.get("len_q"), "len_k": r.get("len_k"),
                "backend": r.get("backend")}
+        if "resident_ctas" in r:  # gallop's kernels: CTAs running at once (cluster kernels may leave SMs idle)
+            row["resident_ctas"] = r["resident_ctas"]
         if "tflops" in r:
             row.update(ms=round(r["ms_median"], 3), tflops=round(r["tflops"], 1),
                        sm_clock_mhz=r.get("sm_clock_mhz_after"), verified=r.get("verified"))

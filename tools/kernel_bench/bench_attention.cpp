@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/attention_cuda.h"
 
 namespace gallop::bench {
 
@@ -63,10 +64,15 @@ at::Tensor run_backend(const std::string& backend, const at::Tensor& q, const at
   throw std::invalid_argument("unknown attention backend '" + backend + "'");
 }
 
-bool backend_available(const std::string& backend, std::string* why) {
+// For gallop's kernels, also how many of its CTAs the device runs at once (`resident`; below the
+// SM count for a cluster kernel on a GPU whose GPCs cannot all pair their SMs).
+bool backend_available(const std::string& backend, std::string* why, int* resident) {
   for (auto kernel : kernels::attn::kAllGallopKernels)
     if (backend == kernels::gallop_kernel_name(kernel)) {
-      if (kernels::gallop_kernel_available(kernel, at::kBFloat16, 128)) return true;
+      if (kernels::gallop_kernel_available(kernel, at::kBFloat16, 128)) {
+        *resident = kernels::attn::gallop_kernel_resident_ctas(kernel, kernels::attn::ElementType::kBf16, 128);
+        return true;
+      }
       *why = "not compiled for this device";
       return false;
     }
@@ -110,11 +116,13 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
       nlohmann::json row = {{"shape", s.name}, {"batch", 1},          {"heads", s.heads}, {"len_q", s.len_q},
                             {"len_k", s.len_k}, {"head_dim", 128},   {"dtype", "bf16"}, {"backend", backend}};
       std::string why;
-      if (!backend_available(backend, &why)) {
+      int resident = 0;
+      if (!backend_available(backend, &why, &resident)) {
         row["error"] = why;
         rows.push_back(row);
         continue;
       }
+      if (resident > 0) row["resident_ctas"] = resident;
       try {
         const auto out = run_backend(backend, q, k, v, scale);
         verify(q, k, v, out, scale, row);

@@ -58,18 +58,20 @@ void print_table(const nlohmann::json& doc) {
                 doc["ceilings"]["copy_gbps"].get<double>(), doc["ceilings"]["gemm_bf16_8192_tflops"].get<double>());
   if (doc.contains("attention")) {
     std::printf("\nattention (bf16, B=1, D=128, non-causal)   TFLOP/s = 4*B*H*Lq*Lk*D / median time\n");
-    std::printf("%-15s %4s %6s %6s  %-20s %10s %9s %8s %8s\n", "shape", "H", "Lq", "Lk", "backend", "ms", "TFLOP/s",
-                "vs cuDNN", "SM MHz");
+    std::printf("%-15s %4s %6s %6s  %-20s %10s %9s %8s %8s %5s\n", "shape", "H", "Lq", "Lk", "backend", "ms", "TFLOP/s",
+                "vs cuDNN", "SM MHz", "CTAs");
     for (const auto& r : doc["attention"]) {
       double cudnn = 0;
       for (const auto& o : doc["attention"])
         if (o["shape"] == r["shape"] && o["backend"] == "cudnn" && o.contains("tflops")) cudnn = o["tflops"];
+      // CTAs: how many of a gallop kernel's CTAs run at once (fewer than the SMs: idle SMs).
+      const std::string ctas = r.contains("resident_ctas") ? std::to_string(r["resident_ctas"].get<int>()) : "-";
       if (r.contains("tflops"))
-        std::printf("%-15s %4d %6d %6d  %-20s %10.3f %9.1f %8s %8d\n", r["shape"].get<std::string>().c_str(),
+        std::printf("%-15s %4d %6d %6d  %-20s %10.3f %9.1f %8s %8d %5s\n", r["shape"].get<std::string>().c_str(),
                     r["heads"].get<int>(), r["len_q"].get<int>(), r["len_k"].get<int>(),
                     r["backend"].get<std::string>().c_str(), r["ms_median"].get<double>(), r["tflops"].get<double>(),
                     cudnn > 0 ? (std::to_string(r["tflops"].get<double>() / cudnn).substr(0, 5) + "x").c_str() : "-",
-                    r["sm_clock_mhz_after"].get<int>());
+                    r["sm_clock_mhz_after"].get<int>(), ctas.c_str());
       else
         std::printf("%-15s %4d %6d %6d  %-20s   %s\n", r["shape"].get<std::string>().c_str(), r["heads"].get<int>(),
                     r["len_q"].get<int>(), r["len_k"].get<int>(), r["backend"].get<std::string>().c_str(),
