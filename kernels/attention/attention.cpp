@@ -85,6 +85,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsTwoP144: return "gallop-sm90-ws-p2-n144";
     case attn::GallopKernel::kSm90WsTwoP144Split: return "gallop-sm90-ws-p2-n144-split";
     case attn::GallopKernel::kSm90WsTwoPCluster: return "gallop-sm90-ws-p2-c2";
+    case attn::GallopKernel::kSm90WsTwoP144Cluster: return "gallop-sm90-ws-p2-n144-c2";
   }
   return "?";
 }

@@ -71,6 +71,8 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144>();
     if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPCluster)
       return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128>();
+    if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoPCluster)
+      return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 144>();
   }
   return fallback;
 }
@@ -121,6 +123,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoP144: return {Sm90Schedule::kWsTwoP, 144};
     case GallopKernel::kSm90WsTwoP144Split: return {Sm90Schedule::kWsTwoP, 144};  // + the split plan
     case GallopKernel::kSm90WsTwoPCluster: return {Sm90Schedule::kWsTwoPCluster, 128};
+    case GallopKernel::kSm90WsTwoP144Cluster: return {Sm90Schedule::kWsTwoPCluster, 144};
     default: return {tile.schedule, tile.block_n};
   }
 }

@@ -28,6 +28,7 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoP144,       // kSm90WsTwoP with 144-key blocks (head dim 128 only)
   kSm90WsTwoP144Split,  // kSm90WsTwoP144 with the last wave's tiles split along the keys
   kSm90WsTwoPCluster,   // kSm90WsTwoP in clusters of 2 CTAs sharing K/V loads (multicast; head dim 128)
+  kSm90WsTwoP144Cluster,  // kSm90WsTwoP144 in clusters of 2 CTAs sharing K/V loads
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -38,7 +39,8 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP,
                                                      GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit,
                                                      GallopKernel::kSm90WsTwoP144, GallopKernel::kSm90WsTwoP144Split,
-                                                     GallopKernel::kSm90WsTwoPCluster};
+                                                     GallopKernel::kSm90WsTwoPCluster,
+                                                     GallopKernel::kSm90WsTwoP144Cluster};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

@@ -29,11 +29,11 @@ template int flash_fwd_sm80_resident_ctas<${_type}, ${_hd}>();
       list(APPEND _attn_sm80 ${_attn_gen}/flash_sm80_${_dt}_hd${_hd}.cu)
       # Hopper instances: every schedule with the 128-key block, and for head dim 128 the
       # warp-specialized schedules with FlashAttention-3's 176-key block, ws-p2 with a 144-key
-      # block and ws-p2 in clusters of two CTAs too (tile_config.h).
+      # block and ws-p2 in clusters of two CTAs (128- and 144-key blocks) too (tile_config.h).
       set(_sm90_instances "")
       set(_sm90_variants kSerial:128 kOverlap:128 kPingpong:128 kWs:128 kWsPingpong:128 kWsTwoP:128 kWsPingpongTwoP:128)
       if(_hd EQUAL 128)
-        list(APPEND _sm90_variants kWs:176 kWsPingpong:176 kWsTwoP:144 kWsTwoPCluster:128)
+        list(APPEND _sm90_variants kWs:176 kWsPingpong:176 kWsTwoP:144 kWsTwoPCluster:128 kWsTwoPCluster:144)
       endif()
       foreach(_v IN LISTS _sm90_variants)
         string(REPLACE ":" ";" _v "${_v}")

@@ -295,6 +295,7 @@ INSTANTIATE_TEST_SUITE_P(
                       // tile counts (300, 1000 rows...) run a padding CTA past the last row.
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoP144Cluster, at::kBFloat16, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
@@ -355,7 +356,8 @@ TEST(GallopAttentionOccupancy, ResidentCtasOfEveryRunnableKernel) {
     ++runnable;
     // sm_80 kernel: up to 3 CTAs per SM at head dim 128 (tile_config.h); the Hopper ones, one.
     EXPECT_LE(resident, kernel == GallopKernel::kSm80 ? 4 * sms : sms) << gallop_kernel_name(kernel);
-    if (kernel == GallopKernel::kSm90WsTwoPCluster) EXPECT_EQ(resident % 2, 0);
+    if (kernel == GallopKernel::kSm90WsTwoPCluster || kernel == GallopKernel::kSm90WsTwoP144Cluster)
+      EXPECT_EQ(resident % 2, 0);
     std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": " << resident << " CTAs resident on " << sms
               << " SMs\n";
   }
