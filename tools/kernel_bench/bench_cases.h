@@ -26,7 +26,8 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
 // The fused memory-bound kernels and their ATen paths, as GB/s and % of peak_gbps.
 nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps);
 
-// The card's two ceilings as measured here: device-to-device copy GB/s and a bf16 GEMM's TFLOP/s.
+// The card's ceilings as measured here: device-to-device copy GB/s, a bf16 GEMM's TFLOP/s, and the
+// rate at which all SMs read one L2-resident buffer (l2_read.h).
 nlohmann::json bench_ceilings(const BenchOptions& opt);
 
 }  // namespace gallop::bench

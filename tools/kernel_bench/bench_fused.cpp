@@ -6,6 +6,8 @@
 // 1.5 GB, larger anyway.
 #include "tools/kernel_bench/bench_cases.h"
 
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
 #include <cuda_runtime_api.h>
 
 #include <functional>
@@ -16,6 +18,7 @@
 
 #include "kernels/modulation/modulation.h"
 #include "kernels/qk_norm_rope/qk_norm_rope.h"
+#include "tools/kernel_bench/l2_read.h"
 
 namespace gallop::bench {
 
@@ -172,6 +175,19 @@ nlohmann::json bench_ceilings(const BenchOptions& opt) {
     auto a = randn_cuda({8192, 8192}, at::kBFloat16, 10), b = randn_cuda({8192, 8192}, at::kBFloat16, 11);
     const auto g = time_cuda([&] { at::matmul(a, b); }, 10, opt.budget_s, false);
     c["gemm_bf16_8192_tflops"] = 2.0 * 8192.0 * 8192.0 * 8192.0 / (g.median_ms * 1e-3) / 1e12;
+    // L2 -> SM reads: 2 CTAs per SM each sweep one 16 MiB buffer (one head's K and V at 1.3B-480p is
+    // 16.8 MB) four times; what the attention kernels' K/V loads could reach at most.
+    const int64_t l2_buffer = int64_t{16} << 20;
+    const int ctas = 2 * at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+    auto buf = at::empty({l2_buffer}, at::TensorOptions().dtype(at::kByte).device(at::kCUDA)).fill_(3);
+    auto sink = at::zeros({1}, at::TensorOptions().dtype(at::kInt).device(at::kCUDA));
+    const auto l2 = time_cuda(
+        [&] {
+          C10_CUDA_CHECK(launch_l2_read(buf.data_ptr(), l2_buffer, ctas, 4, static_cast<unsigned*>(sink.data_ptr()),
+                                        at::cuda::getCurrentCUDAStream()));
+        },
+        10, opt.budget_s, false);
+    c["l2_read_gbps"] = static_cast<double>(l2_read_bytes_per_launch(l2_buffer, ctas, 4)) / (l2.median_ms * 1e-3) / 1e9;
   } catch (const std::exception& e) {
     c["error"] = std::string(e.what()).substr(0, 400);
   }

@@ -54,8 +54,9 @@ void print_table(const nlohmann::json& doc) {
               d["runtime"].get<std::string>().c_str(), d["torch"].get<std::string>().c_str(),
               d["cudnn"].get<std::string>().c_str());
   if (doc.contains("ceilings") && doc["ceilings"].contains("copy_gbps"))
-    std::printf("measured ceilings: D2D copy %.0f GB/s, bf16 GEMM 8192^3 %.0f TFLOP/s\n",
-                doc["ceilings"]["copy_gbps"].get<double>(), doc["ceilings"]["gemm_bf16_8192_tflops"].get<double>());
+    std::printf("measured ceilings: D2D copy %.0f GB/s, bf16 GEMM 8192^3 %.0f TFLOP/s, L2 reads %.0f GB/s\n",
+                doc["ceilings"]["copy_gbps"].get<double>(), doc["ceilings"]["gemm_bf16_8192_tflops"].get<double>(),
+                doc["ceilings"].value("l2_read_gbps", 0.0));
   if (doc.contains("attention")) {
     std::printf("\nattention (bf16, B=1, D=128, non-causal)   TFLOP/s = 4*B*H*Lq*Lk*D / median time\n");
     std::printf("%-15s %4s %6s %6s  %-20s %10s %9s %8s %8s %5s\n", "shape", "H", "Lq", "Lk", "backend", "ms", "TFLOP/s",
