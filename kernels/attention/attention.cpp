@@ -86,6 +86,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsTwoP144Split: return "gallop-sm90-ws-p2-n144-split";
     case attn::GallopKernel::kSm90WsTwoPCluster: return "gallop-sm90-ws-p2-c2";
     case attn::GallopKernel::kSm90WsTwoP144Cluster: return "gallop-sm90-ws-p2-n144-c2";
+    case attn::GallopKernel::kSm90WsTwoPClusterSplit: return "gallop-sm90-ws-p2-c2-split";
   }
   return "?";
 }
@@ -317,8 +318,10 @@ at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::
   if (out.numel() == 0) return out;
   // The -split kernels cut the last wave's tiles along the keys; their fp32 partials live in one
   // scratch tensor from the caching allocator (stream-ordered, so it may be released on return).
-  const int sms = at::cuda::getDeviceProperties(q.device().index())->multiProcessorCount;
-  const attn::TailSplit split = attn::gallop_kernel_tail_split(kernel, p, sms);
+  // The wave is what the device runs at once of this kernel (for a cluster kernel, possibly fewer
+  // CTAs than SMs).
+  const int resident = attn::gallop_kernel_resident_ctas(kernel, p.dtype, p.head_dim);
+  const attn::TailSplit split = attn::gallop_kernel_tail_split(kernel, p, resident);
   at::Tensor partials;
   if (split.split_tiles > 0) {
     const int block_m = attn::tail_split_block_m();
@@ -327,6 +330,7 @@ at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::
     p.split_full_tiles = split.full_tiles;
     p.split_tiles = split.split_tiles;
     p.splits = split.splits;
+    p.split_cluster = split.cluster;
     p.split_o = partials.data_ptr<float>();
     p.split_lse = p.split_o + o_floats;
   }

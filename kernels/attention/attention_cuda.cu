@@ -124,6 +124,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoP144Split: return {Sm90Schedule::kWsTwoP, 144};  // + the split plan
     case GallopKernel::kSm90WsTwoPCluster: return {Sm90Schedule::kWsTwoPCluster, 128};
     case GallopKernel::kSm90WsTwoP144Cluster: return {Sm90Schedule::kWsTwoPCluster, 144};
+    case GallopKernel::kSm90WsTwoPClusterSplit: return {Sm90Schedule::kWsTwoPCluster, 128};  // + the split plan
     default: return {tile.schedule, tile.block_n};
   }
 }
@@ -135,13 +136,15 @@ static_assert(kSm90Tile64.block_m == kSm90Tile128.block_m, "one block_m for the 
 int tail_split_block_m() { return kSm90Tile128.block_m; }
 
 TailSplit gallop_kernel_tail_split(GallopKernel kernel, const AttentionParams& p, int sms) {
-  const int64_t m_blocks = (static_cast<int64_t>(p.len_q) + kSm90Tile128.block_m - 1) / kSm90Tile128.block_m;
-  const int64_t tiles = m_blocks * p.heads * p.batch;
-  if (kernel != GallopKernel::kSm90WsTwoPSplit && kernel != GallopKernel::kSm90WsTwoP144Split)
-    return plan_tail_split(tiles, 0, 0);  // nothing split
-  const int block_n = sm90_variant(kernel, p.head_dim).block_n;
-  const int key_blocks = static_cast<int>((static_cast<int64_t>(p.len_k) + block_n - 1) / block_n);
-  return plan_tail_split(tiles, sms, key_blocks);
+  const Sm90Variant variant = sm90_variant(kernel, p.head_dim);
+  const int cluster = sm90_cluster(variant.schedule) ? kSm90ClusterSize : 1;
+  const int64_t tiles =
+      static_cast<int64_t>(padded_m_blocks(p.len_q, kSm90Tile128.block_m, cluster)) * p.heads * p.batch;
+  if (kernel != GallopKernel::kSm90WsTwoPSplit && kernel != GallopKernel::kSm90WsTwoP144Split &&
+      kernel != GallopKernel::kSm90WsTwoPClusterSplit)
+    return plan_tail_split(tiles, 0, 0, cluster);  // nothing split
+  const int key_blocks = static_cast<int>((static_cast<int64_t>(p.len_k) + variant.block_n - 1) / variant.block_n);
+  return plan_tail_split(tiles, sms, key_blocks, cluster);
 }
 
 bool gallop_kernel_compiled(GallopKernel kernel) {

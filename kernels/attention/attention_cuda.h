@@ -20,10 +20,11 @@ bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim
 // this can be below the SM count: each pair of CTAs needs two SMs of one GPC.
 int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim);
 
-// How `kernel` splits the last wave of a launch with these parameters on a device with `sms`
-// SMs (tail_split.h): nothing (split_tiles = 0) except for the -split kernels. The caller
-// allocates the partials (TailSplit::partial_*_floats with tail_split_block_m()), fills the
-// AttentionParams split fields from the plan, then launches.
+// How `kernel` splits the last wave of a launch with these parameters on a device that runs `sms`
+// of its CTAs at once (gallop_kernel_resident_ctas; the SM count for all but the cluster kernels)
+// (tail_split.h): nothing (split_tiles = 0) except for the -split kernels. The caller allocates the
+// partials (TailSplit::partial_*_floats with tail_split_block_m()), fills the AttentionParams split
+// fields from the plan (split_cluster = the plan's cluster), then launches.
 TailSplit gallop_kernel_tail_split(GallopKernel kernel, const AttentionParams& p, int sms);
 // Query rows per tile of the split kernels (the Hopper tile's block_m).
 int tail_split_block_m();

@@ -29,6 +29,7 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoP144Split,  // kSm90WsTwoP144 with the last wave's tiles split along the keys
   kSm90WsTwoPCluster,   // kSm90WsTwoP in clusters of 2 CTAs sharing K/V loads (multicast; head dim 128)
   kSm90WsTwoP144Cluster,  // kSm90WsTwoP144 in clusters of 2 CTAs sharing K/V loads
+  kSm90WsTwoPClusterSplit,  // kSm90WsTwoPCluster with the last wave's clusters split along the keys
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -40,7 +41,8 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit,
                                                      GallopKernel::kSm90WsTwoP144, GallopKernel::kSm90WsTwoP144Split,
                                                      GallopKernel::kSm90WsTwoPCluster,
-                                                     GallopKernel::kSm90WsTwoP144Cluster};
+                                                     GallopKernel::kSm90WsTwoP144Cluster,
+                                                     GallopKernel::kSm90WsTwoPClusterSplit};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]
@@ -74,6 +76,7 @@ struct AttentionParams {
   int64_t split_full_tiles = 0;
   int64_t split_tiles = 0;
   int32_t splits = 1;
+  int32_t split_cluster = 1;   // CTAs per cluster of the split plan (TailSplit::cluster)
   float* split_o = nullptr;    // [split_tiles * splits, block_m, D]: each chunk's normalized output
   float* split_lse = nullptr;  // [split_tiles * splits, block_m]: its log2-sum-exp (chunk_lse2)
 };

@@ -276,8 +276,9 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   int m_block = blockIdx.x, head = blockIdx.y, batch = blockIdx.z, chunk = -1;
   int64_t partial = -1;
   if (p.split_tiles > 0) {
-    const SplitCta cta = split_cta(TailSplit{p.split_full_tiles, p.split_tiles, p.splits}, blockIdx.x);
-    const int m_blocks = (p.len_q + kBlockM - 1) / kBlockM;
+    const SplitCta cta =
+        split_cta(TailSplit{p.split_full_tiles, p.split_tiles, p.splits, p.split_cluster}, blockIdx.x);
+    const int m_blocks = padded_m_blocks(p.len_q, kBlockM, p.split_cluster);
     m_block = static_cast<int>(cta.tile % m_blocks);
     head = static_cast<int>((cta.tile / m_blocks) % p.heads);
     batch = static_cast<int>(cta.tile / m_blocks / p.heads);
@@ -652,7 +653,7 @@ __global__ void __launch_bounds__(128) split_combine_kernel(const AttentionParam
   if (row_id >= p.split_tiles * kBlockM) return;
   const int64_t tile = p.split_full_tiles + row_id / kBlockM;
   const int tile_row = static_cast<int>(row_id % kBlockM);
-  const int m_blocks = (p.len_q + kBlockM - 1) / kBlockM;
+  const int m_blocks = padded_m_blocks(p.len_q, kBlockM, p.split_cluster);
   const int row = static_cast<int>(tile % m_blocks) * kBlockM + tile_row;
   if (row >= p.len_q) return;
   const int head = static_cast<int>((tile / m_blocks) % p.heads);

@@ -92,32 +92,32 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
   auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
-  if constexpr (sm90_cluster(kSchedule)) {
-    // Clusters of kSm90ClusterSize CTAs along the query tiles: the grid's first dimension is rounded
-    // up to a multiple (an extra tile past len_q reads zero-filled Q rows and stores nothing).
-    if (p.split_tiles != 0) return cudaErrorInvalidValue;
-    const int m_blocks = (p.len_q + kTile.block_m - 1) / kTile.block_m;
-    const int padded = (m_blocks + kSm90ClusterSize - 1) / kSm90ClusterSize * kSm90ClusterSize;
-    cudaLaunchConfig_t config = sm90::cluster_launch_config(dim3(padded, p.heads, p.batch),
-                                                            sm90::sm90_threads(kSchedule), kSmem, stream);
-    cudaLaunchAttribute attribute = sm90::cluster_attribute();
-    config.attrs = &attribute;
-    config.numAttrs = 1;
-    return cudaLaunchKernelEx(&config, kernel, params);
-  }
-  if (p.split_tiles == 0) {
-    const dim3 grid((p.len_q + kTile.block_m - 1) / kTile.block_m, p.heads, p.batch);
-    kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
-    return cudaGetLastError();
-  }
+  // Clusters of kSm90ClusterSize CTAs along the query tiles: the tiles per (batch, head) are rounded
+  // up to a multiple (an extra tile past len_q reads the last tile's Q rows and stores nothing).
+  constexpr int kCluster = sm90_cluster(kSchedule) ? kSm90ClusterSize : 1;
+  const int m_blocks = padded_m_blocks(p.len_q, kTile.block_m, kCluster);
+  auto launch = [&](dim3 grid) {
+    if constexpr (kCluster > 1) {
+      cudaLaunchConfig_t config =
+          sm90::cluster_launch_config(grid, sm90::sm90_threads(kSchedule), kSmem, stream);
+      cudaLaunchAttribute attribute = sm90::cluster_attribute();
+      config.attrs = &attribute;
+      config.numAttrs = 1;
+      return cudaLaunchKernelEx(&config, kernel, params);
+    } else {
+      kernel<<<grid, sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
+      return cudaGetLastError();
+    }
+  };
+  if (p.split_tiles == 0) return launch(dim3(m_blocks, p.heads, p.batch));
   // A split launch (tail_split.h): one-dimensional grid in TailSplit's order, then the combine.
-  const TailSplit plan{p.split_full_tiles, p.split_tiles, p.splits};
-  const int64_t tiles = static_cast<int64_t>((p.len_q + kTile.block_m - 1) / kTile.block_m) * p.heads * p.batch;
+  const TailSplit plan{p.split_full_tiles, p.split_tiles, p.splits, p.split_cluster};
+  const int64_t tiles = static_cast<int64_t>(m_blocks) * p.heads * p.batch;
   if (p.splits < 2 || p.splits > kMaxTailSplits || p.split_o == nullptr || p.split_lse == nullptr ||
+      p.split_cluster != kCluster || plan.full_tiles % kCluster != 0 || plan.split_tiles % kCluster != 0 ||
       plan.full_tiles + plan.split_tiles != tiles || plan.ctas() > 0x7fffffff)
     return cudaErrorInvalidValue;
-  kernel<<<static_cast<unsigned>(plan.ctas()), sm90::sm90_threads(kSchedule), kSmem, stream>>>(params);
-  err = cudaGetLastError();
+  err = launch(dim3(static_cast<unsigned>(plan.ctas()), 1, 1));
   if (err != cudaSuccess) return err;
   const int64_t combine_ctas = (plan.split_tiles * kTile.block_m + 3) / 4;
   sm90::split_combine_kernel<T, kHeadDim, kTile.block_m><<<static_cast<unsigned>(combine_ctas), 128, 0, stream>>>(p);

@@ -10,6 +10,12 @@
 //   O = sum_c w_c O_c,  w_c = 2^(lse_c - m) / sum_c' 2^(lse_c' - m),  m = max_c lse_c,
 // where O_c = softmax over chunk c's keys times V, and lse_c = log2 sum_(keys in c) 2^(s·scale·log2 e).
 //
+// Cluster launches (ws-p2-c2-split): the two CTAs of a cluster share each K/V load, so they must run
+// the same key range of two adjacent tiles of one (batch, head). There the unit of the plan is the
+// cluster: the tiles are numbered over a tile count padded to a multiple of the cluster size per
+// (batch, head), the wave holds slots / cluster clusters, and the last wave's clusters are split,
+// both CTAs of a cluster taking the same chunk. With cluster = 1 everything reduces to the above.
+//
 // Everything here is plain data and arithmetic shared by the host (planning, tests) and the
 // kernels (chunk ranges, the log-sum-exp, the weights), so the CPU tests exercise the same code.
 #pragma once
@@ -31,12 +37,14 @@ inline constexpr int kMaxTailSplits = 8;
 
 // The grid of a split launch, in launch order: tiles [0, full_tiles) run whole, one CTA each
 // (CTA index = tile index); tiles [full_tiles, full_tiles + split_tiles) run as `splits` CTAs each
-// (CTA full_tiles + i * splits + c runs key chunk c of tile full_tiles + i). Tiles are numbered
-// m_block + m_blocks * (head + heads * batch), the order of the unsplit grid.
+// (with cluster = 1, CTA full_tiles + i * splits + c runs key chunk c of tile full_tiles + i; see
+// split_cta for clusters). Tiles are numbered m_block + m_blocks * (head + heads * batch), the
+// order of the unsplit grid, with m_blocks rounded up to a multiple of `cluster`.
 struct TailSplit {
   int64_t full_tiles = 0;
   int64_t split_tiles = 0;  // 0: nothing is split (the unsplit launch)
   int splits = 1;
+  int cluster = 1;  // CTAs per cluster; full_tiles and split_tiles are multiples of it
   GALLOP_SPLIT_FN constexpr int64_t ctas() const { return full_tiles + split_tiles * splits; }
   // fp32 elements of the partial outputs and of the log-sum-exps, for `block_m` rows per tile.
   GALLOP_SPLIT_FN constexpr int64_t partial_o_floats(int block_m, int head_dim) const {
@@ -45,24 +53,36 @@ struct TailSplit {
   GALLOP_SPLIT_FN constexpr int64_t partial_lse_floats(int block_m) const { return split_tiles * splits * block_m; }
 };
 
-// `tiles` CTAs of equal cost on `sms` SMs (one resident CTA each), `key_blocks` key blocks per tile:
-// splits the tiles of the last, partial wave into as many key chunks as fill the SMs (at most
-// kMaxTailSplits, at most one chunk per key block). Nothing is split when the last wave is full,
-// or when it is more than half full (two chunks per tile would not fit in one wave).
-GALLOP_SPLIT_FN constexpr TailSplit plan_tail_split(int64_t tiles, int sms, int key_blocks) {
+// `tiles` CTAs of equal cost on `sms` resident CTA slots (one CTA per SM), `key_blocks` key blocks
+// per tile: splits the tiles of the last, partial wave into as many key chunks as fill the slots (at
+// most kMaxTailSplits, at most one chunk per key block). Nothing is split when the last wave is
+// full, or when it is more than half full (two chunks per tile would not fit in one wave). With
+// cluster > 1 the same holds for clusters: `tiles` (a multiple of `cluster`, padded per batch and
+// head) form tiles / cluster units on sms / cluster cluster slots.
+GALLOP_SPLIT_FN constexpr TailSplit plan_tail_split(int64_t tiles, int sms, int key_blocks, int cluster = 1) {
   TailSplit plan;
   plan.full_tiles = tiles > 0 ? tiles : 0;
-  if (tiles <= 0 || sms <= 0 || key_blocks < 2) return plan;
-  const int64_t rem = tiles % sms;
+  plan.cluster = cluster > 1 ? cluster : 1;
+  const int64_t units = tiles / plan.cluster;
+  const int slots = sms / plan.cluster;
+  if (tiles <= 0 || tiles % plan.cluster != 0 || slots <= 0 || key_blocks < 2) return plan;
+  const int64_t rem = units % slots;
   if (rem == 0) return plan;
-  int64_t s = sms / rem;
+  int64_t s = slots / rem;
   if (s > kMaxTailSplits) s = kMaxTailSplits;
   if (s > key_blocks) s = key_blocks;
   if (s < 2) return plan;
-  plan.full_tiles = tiles - rem;
-  plan.split_tiles = rem;
+  plan.full_tiles = (units - rem) * plan.cluster;
+  plan.split_tiles = rem * plan.cluster;
   plan.splits = static_cast<int>(s);
   return plan;
+}
+
+// Query tiles per (batch, head) in a split launch's numbering: ceil(len_q / block_m) rounded up to a
+// multiple of the cluster size (a padding tile past len_q reads the last rows and stores nothing).
+GALLOP_SPLIT_FN constexpr int padded_m_blocks(int len_q, int block_m, int cluster) {
+  const int m_blocks = (len_q + block_m - 1) / block_m;
+  return cluster > 1 ? (m_blocks + cluster - 1) / cluster * cluster : m_blocks;
 }
 
 // Key blocks [begin, end) of chunk c out of s over n_blocks blocks: contiguous, in order, sizes
@@ -77,7 +97,10 @@ GALLOP_SPLIT_FN constexpr KeyChunk key_chunk(int n_blocks, int c, int s) {
           static_cast<int>(static_cast<int64_t>(n_blocks) * (c + 1) / s)};
 }
 
-// What one tile of a split launch is: which tile, and which key chunk (-1: all of its keys).
+// What one CTA of a split launch runs: which tile, and which key chunk (-1: all of its keys). Past
+// the whole tiles, consecutive groups of `cluster` CTAs (one cluster) take the same chunk of the
+// `cluster` adjacent tiles of one unit, the CTA of cluster rank k tile unit * cluster + k; a split
+// tile's partials are consecutive, from (tile - full_tiles) * splits, as the combine reads them.
 struct SplitCta {
   int64_t tile;
   int chunk;
@@ -86,7 +109,10 @@ struct SplitCta {
 GALLOP_SPLIT_FN constexpr SplitCta split_cta(const TailSplit& plan, int64_t cta) {
   if (cta < plan.full_tiles) return {cta, -1, -1};
   const int64_t r = cta - plan.full_tiles;
-  return {plan.full_tiles + r / plan.splits, static_cast<int>(r % plan.splits), r};
+  const int64_t in_unit = r / plan.cluster;  // (split unit, chunk) in launch order
+  const int chunk = static_cast<int>(in_unit % plan.splits);
+  const int64_t tile = plan.full_tiles + (in_unit / plan.splits) * plan.cluster + r % plan.cluster;
+  return {tile, chunk, (tile - plan.full_tiles) * plan.splits + chunk};
 }
 
 // log2 of a row's sum of 2^(s_k·scale_log2) over a chunk's keys, from the kernel's running state:

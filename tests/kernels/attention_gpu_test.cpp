@@ -296,6 +296,7 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Cluster, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
@@ -309,18 +310,25 @@ INSTANTIATE_TEST_SUITE_P(
 // beyond one wave on most cards): tiles = SMs + SMs / 4, so the last wave's tiles split in 4.
 TEST(GallopAttentionSplit, WholeAndSplitTilesMatchTheReference) {
   GALLOP_SKIP_IF_NO_CUDA();
-  const int sms = at::cuda::getDeviceProperties(at::cuda::current_device())->multiProcessorCount;
-  const int64_t tiles = sms + std::max(1, sms / 4);
   for (const KernelCase& kc : {KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
                                KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kHalf, 128},
                                KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 64},
                                KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kHalf, 64},
-                               KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kBFloat16, 128}}) {
+                               KernelCase{GallopKernel::kSm90WsTwoP144Split, at::kBFloat16, 128},
+                               KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128},
+                               KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kHalf, 128}}) {
     if (!gallop_kernel_available(kc.kernel, kc.dtype, kc.head_dim))
       GTEST_SKIP() << gallop_kernel_name(kc.kernel) << " is not available on " << kt::device_description();
     SCOPED_TRACE(::testing::PrintToString(kc));
+    // The wave: what the device runs at once of this kernel (the SMs, or fewer for clusters).
+    const int sms = attn::gallop_kernel_resident_ctas(
+        kc.kernel, kc.dtype == at::kHalf ? attn::ElementType::kFp16 : attn::ElementType::kBf16,
+        static_cast<int>(kc.head_dim));
+    const int64_t tiles = sms + std::max(1, sms / 4);
     // One head, tiles x 128 rows less a few; and two samples with padded keys, one of them
-    // shorter than the chunk count in key blocks (empty chunks).
+    // shorter than the chunk count in key blocks (empty chunks). For the cluster kernel with 132
+    // CTAs resident (an H100 or H200 pairing all its SMs) both shapes have an odd tile count per
+    // sample, so a padding tile shares a split pair.
     for (const Shape& s : {Shape{1, tiles * 128 - 5, 2000, 1, {}, 700},
                            Shape{2, (tiles / 2 + 1) * 128 - 70, 1500, 1, {1500, 200}, 700}}) {
       attn::AttentionParams p;
@@ -333,8 +341,8 @@ TEST(GallopAttentionSplit, WholeAndSplitTilesMatchTheReference) {
       EXPECT_GT(plan.full_tiles, 0) << describe(s);
       EXPECT_GT(plan.split_tiles, 0) << describe(s);
       std::cout << "[ info ] " << gallop_kernel_name(kc.kernel) << " " << describe(s) << " on " << sms
-                << " SMs: " << plan.full_tiles << " whole tiles, " << plan.split_tiles << " split in " << plan.splits
-                << "\n";
+                << " resident CTAs: " << plan.full_tiles << " whole tiles, " << plan.split_tiles << " split in "
+                << plan.splits << "\n";
       check_shape(kc, s, 5000 + kc.head_dim);
     }
   }
@@ -356,8 +364,10 @@ TEST(GallopAttentionOccupancy, ResidentCtasOfEveryRunnableKernel) {
     ++runnable;
     // sm_80 kernel: up to 3 CTAs per SM at head dim 128 (tile_config.h); the Hopper ones, one.
     EXPECT_LE(resident, kernel == GallopKernel::kSm80 ? 4 * sms : sms) << gallop_kernel_name(kernel);
-    if (kernel == GallopKernel::kSm90WsTwoPCluster || kernel == GallopKernel::kSm90WsTwoP144Cluster)
-      EXPECT_EQ(resident % 2, 0);
+    if (kernel == GallopKernel::kSm90WsTwoPCluster || kernel == GallopKernel::kSm90WsTwoP144Cluster ||
+        kernel == GallopKernel::kSm90WsTwoPClusterSplit) {
+      EXPECT_EQ(resident % 2, 0) << gallop_kernel_name(kernel);
+    }
     std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": " << resident << " CTAs resident on " << sms
               << " SMs\n";
   }

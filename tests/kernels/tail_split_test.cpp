@@ -93,6 +93,51 @@ TEST(TailSplit, EveryTileRunsOnceAndTheSplitFitsOneWave) {
   }
 }
 
+// Clusters of two: the plan counts pairs of adjacent tiles on half the slots, and the two CTAs of a
+// cluster (CTAs 2i, 2i + 1) always run the same chunk of the two tiles of one pair, rank k tile
+// 2 * pair + k; tiles, chunks and partials are covered once, as with single CTAs.
+TEST(TailSplit, ClustersSplitPairsTogether) {
+  for (int sms : {2, 8, 78, 128, 132}) {
+    for (int key_blocks : {1, 2, 3, 256}) {
+      for (int64_t pairs = 1; pairs <= 150; ++pairs) {
+        SCOPED_TRACE(::testing::Message() << "pairs=" << pairs << " sms=" << sms << " key_blocks=" << key_blocks);
+        const int64_t tiles = 2 * pairs;
+        const TailSplit plan = plan_tail_split(tiles, sms, key_blocks, 2);
+        const TailSplit units = plan_tail_split(pairs, sms / 2, key_blocks);
+        ASSERT_EQ(plan.cluster, 2);
+        ASSERT_EQ(plan.full_tiles, 2 * units.full_tiles);
+        ASSERT_EQ(plan.split_tiles, 2 * units.split_tiles);
+        ASSERT_EQ(plan.splits, units.splits);
+        ASSERT_EQ(plan.ctas() % 2, 0);
+        std::set<std::pair<int64_t, int>> seen;
+        std::set<int64_t> partials;
+        for (int64_t cta = 0; cta < plan.ctas(); cta += 2) {
+          const SplitCta a = split_cta(plan, cta), b = split_cta(plan, cta + 1);
+          ASSERT_EQ(a.tile % 2, 0) << "cta " << cta;
+          ASSERT_EQ(b.tile, a.tile + 1) << "cta " << cta;
+          ASSERT_EQ(a.chunk, b.chunk) << "cta " << cta;
+          for (const SplitCta& c : {a, b}) {
+            ASSERT_TRUE(seen.insert({c.tile, c.chunk}).second) << "cta " << cta;
+            ASSERT_LT(c.tile, tiles);
+            if (c.chunk >= 0) {
+              ASSERT_GE(c.tile, plan.full_tiles);
+              ASSERT_EQ(c.partial, (c.tile - plan.full_tiles) * plan.splits + c.chunk);
+              partials.insert(c.partial);
+            }
+          }
+        }
+        ASSERT_EQ(static_cast<int64_t>(seen.size()), plan.full_tiles + plan.split_tiles * plan.splits);
+        ASSERT_EQ(static_cast<int64_t>(partials.size()), plan.split_tiles * plan.splits);
+      }
+    }
+  }
+  // An odd tile count is not a cluster plan: nothing is split.
+  EXPECT_EQ(plan_tail_split(301, 132, 256, 2).split_tiles, 0);
+  EXPECT_EQ(padded_m_blocks(75600, 128, 2), 592);
+  EXPECT_EQ(padded_m_blocks(75600, 128, 1), 591);
+  EXPECT_EQ(padded_m_blocks(32760, 128, 2), 256);
+}
+
 TEST(TailSplit, KeyChunksCoverEveryBlockOnceInOrder) {
   for (int n = 0; n <= 70; ++n) {
     for (int s = 2; s <= kMaxTailSplits; ++s) {
@@ -225,12 +270,32 @@ TEST(TailSplit, OnlyTheSplitKernelSplits) {
   const TailSplit n144 = gallop_kernel_tail_split(GallopKernel::kSm90WsTwoP144Split, p, 132);
   EXPECT_EQ(n144.split_tiles, 36);
   EXPECT_EQ(n144.splits, 3);
+  // Clusters of two: 1536 pairs on 66 cluster slots = 23 waves + 18 pairs, each cut in 3.
+  const TailSplit c2 = gallop_kernel_tail_split(GallopKernel::kSm90WsTwoPClusterSplit, p, 132);
+  EXPECT_EQ(c2.cluster, 2);
+  EXPECT_EQ(c2.full_tiles, 3036);
+  EXPECT_EQ(c2.split_tiles, 36);
+  EXPECT_EQ(c2.splits, 3);
   for (auto kernel : kAllGallopKernels) {
-    if (kernel == GallopKernel::kSm90WsTwoPSplit || kernel == GallopKernel::kSm90WsTwoP144Split) continue;
+    if (kernel == GallopKernel::kSm90WsTwoPSplit || kernel == GallopKernel::kSm90WsTwoP144Split ||
+        kernel == GallopKernel::kSm90WsTwoPClusterSplit)
+      continue;
     const TailSplit none = gallop_kernel_tail_split(kernel, p, 132);
     EXPECT_EQ(none.split_tiles, 0);
     EXPECT_EQ(none.full_tiles, 12 * 256);
   }
+  // 14B 720p: 591 tiles per head, padded to 592 for the pairs: 11840 pairs on 66 slots = 179 waves
+  // + 26 pairs, cut in 2.
+  p.heads = 40;
+  p.len_q = p.len_k = 75600;
+  const TailSplit c2_720 = gallop_kernel_tail_split(GallopKernel::kSm90WsTwoPClusterSplit, p, 132);
+  EXPECT_EQ(c2_720.full_tiles + c2_720.split_tiles, 40 * 592);
+  EXPECT_EQ(c2_720.split_tiles, 52);
+  EXPECT_EQ(c2_720.splits, 2);
+  // A device whose GPCs pair only 128 of 132 SMs: 64 slots, 1536 pairs = 24 full waves.
+  p.heads = 12;
+  p.len_q = p.len_k = 32760;
+  EXPECT_EQ(gallop_kernel_tail_split(GallopKernel::kSm90WsTwoPClusterSplit, p, 128).split_tiles, 0);
 }
 #endif
 

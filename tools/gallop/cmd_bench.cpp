@@ -309,7 +309,7 @@ void add_bench_command(CLI::App& app, Commands& commands) {
                   "Comma-separated attention backends to compare: auto, sdpa, cudnn, flash, gallop, reference, or "
                   "gallop's kernels by name (gallop-sm80, gallop-sm90-serial, -overlap, -pingpong, -ws, -ws-pingpong, "
                   "-ws-n176, -ws-pingpong-n176, -ws-p2, -ws-pingpong-p2, -ws-p2-split, -ws-p2-n144, -ws-p2-n144-split, "
-                  "-ws-p2-c2, -ws-p2-n144-c2; a kernel that does not apply falls back like gallop)")
+                  "-ws-p2-c2, -ws-p2-n144-c2, -ws-p2-c2-split; a kernel that does not apply falls back like gallop)")
       ->capture_default_str();
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to this file");
   cmd->add_flag("!--no-vae", o->vae, "Skip the VAE decode timing");

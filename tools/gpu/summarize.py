@@ -33,7 +33,7 @@ STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", 
              "bench-gallop-sm90-ws-p2": "bench.log", "bench-gallop-sm90-ws-pingpong-p2": "bench.log",
              "bench-gallop-sm90-ws-p2-split": "bench.log", "bench-gallop-sm90-ws-p2-n144": "bench.log",
              "bench-gallop-sm90-ws-p2-n144-split": "bench.log", "bench-gallop-sm90-ws-p2-c2": "bench.log",
-             "bench-gallop-sm90-ws-p2-n144-c2": "bench.log",
+             "bench-gallop-sm90-ws-p2-n144-c2": "bench.log", "bench-gallop-sm90-ws-p2-c2-split": "bench.log",
              "gallop-bench": "bench.log", "gallop-bench-variants": "bench.log", "gallop-generate": "bench.log"}
 
 

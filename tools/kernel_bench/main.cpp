@@ -6,7 +6,7 @@
 // BACKENDS is a comma list (default "cudnn,flash,gallop-sm80,gallop-sm90-serial") of cudnn, flash,
 // sdpa and gallop's kernel names (gallop_kernel_name: gallop-sm80, gallop-sm90-serial, -overlap,
 // -pingpong, -ws, -ws-pingpong, -ws-n176, -ws-pingpong-n176, -ws-p2, -ws-pingpong-p2, -ws-p2-split,
-// -ws-p2-n144, -ws-p2-n144-split, -ws-p2-c2, -ws-p2-n144-c2;
+// -ws-p2-n144, -ws-p2-n144-split, -ws-p2-c2, -ws-p2-n144-c2, -ws-p2-c2-split;
 // tools/gpu/check.sh times each in its own process).
 // Attention is reported as TFLOP/s = 4·B·H·Lq·Lk·D / time (bf16, D = 128, non-causal) at the Wan
 // shapes; the fused kernels as GB/s by bytes moved and % of the card's peak bandwidth; the device
