@@ -6,6 +6,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <atomic>
+#include <iterator>
+
 #include "kernels/attention/flash_launch.h"
 #include "kernels/attention/tile_config.h"
 
@@ -162,7 +165,9 @@ bool gallop_kernel_compiled(GallopKernel kernel) {
 #endif
 }
 
-int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim) {
+namespace {
+
+int query_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim) {
   if (!gallop_kernel_compiled(kernel)) return 0;
   if (kernel == GallopKernel::kSm80) {
 #if defined(GALLOP_ATTENTION_SM80)
@@ -176,6 +181,32 @@ int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head
 #else
   return 0;
 #endif
+}
+
+// The occupancy queries behind the answer cost more than a dispatch should, and the answer depends
+// only on the device and the kernel instance: cached per (device, kernel, dtype, head dim) as the
+// answer + 1 (0, the static initial value: not asked yet).
+constexpr int kCachedDevices = 16;
+constexpr int kKernels = static_cast<int>(std::size(kAllGallopKernels));
+std::atomic<int> g_resident[kCachedDevices][kKernels][2][2];
+
+}  // namespace
+
+int gallop_kernel_resident_ctas(GallopKernel kernel, ElementType dtype, int head_dim) {
+  int device = 0;
+  const int k = static_cast<int>(kernel);
+  const int d = dtype == ElementType::kFp16 ? 1 : 0;
+  if ((head_dim != 64 && head_dim != 128) || k < 0 || k >= kKernels || cudaGetDevice(&device) != cudaSuccess ||
+      device < 0 || device >= kCachedDevices) {
+    (void)cudaGetLastError();
+    return query_resident_ctas(kernel, dtype, head_dim);
+  }
+  std::atomic<int>& slot = g_resident[device][k][d][head_dim == 128 ? 1 : 0];
+  const int cached = slot.load(std::memory_order_relaxed);
+  if (cached > 0) return cached - 1;
+  const int resident = query_resident_ctas(kernel, dtype, head_dim);
+  slot.store(resident + 1, std::memory_order_relaxed);
+  return resident;
 }
 
 bool gallop_kernel_runnable(GallopKernel kernel, ElementType dtype, int head_dim) {
