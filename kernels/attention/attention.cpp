@@ -54,11 +54,9 @@ AttentionOptions parse_attention_options(const std::string& name) {
   try {
     options.backend = parse_attention_backend(name);
   } catch (const std::invalid_argument&) {
-    std::string kernels;
-    for (auto kernel : attn::kAllGallopKernels) kernels += std::string(", ") + gallop_kernel_name(kernel);
     throw std::invalid_argument("unknown attention backend '" + name +
-                                "' (expected auto, reference, sdpa, cudnn, flash, gallop or one of gallop's kernels" +
-                                kernels + ")");
+                                "' (expected auto, reference, sdpa, cudnn, flash, gallop or one of gallop's kernels, " +
+                                gallop_kernel_names() + ")");
   }
   return options;
 }
@@ -66,6 +64,12 @@ AttentionOptions parse_attention_options(const std::string& name) {
 std::string attention_options_name(const AttentionOptions& options) {
   if (options.backend == AttentionBackend::Gallop && options.gallop_kernel) return gallop_kernel_name(*options.gallop_kernel);
   return attention_backend_name(options.backend);
+}
+
+std::string gallop_kernel_names() {
+  std::string names;
+  for (auto kernel : attn::kAllGallopKernels) names += std::string(names.empty() ? "" : ", ") + gallop_kernel_name(kernel);
+  return names;
 }
 
 const char* gallop_kernel_name(attn::GallopKernel kernel) {
@@ -87,6 +91,8 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsTwoPCluster: return "gallop-sm90-ws-p2-c2";
     case attn::GallopKernel::kSm90WsTwoP144Cluster: return "gallop-sm90-ws-p2-n144-c2";
     case attn::GallopKernel::kSm90WsTwoPClusterSplit: return "gallop-sm90-ws-p2-c2-split";
+    case attn::GallopKernel::kSm90WsTwoPStages3: return "gallop-sm90-ws-p2-s3";
+    case attn::GallopKernel::kSm90WsTwoPClusterStages3: return "gallop-sm90-ws-p2-c2-s3";
   }
   return "?";
 }

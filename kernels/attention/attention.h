@@ -63,6 +63,8 @@ std::string attention_implementation(const at::Tensor& q, const at::Tensor& k, c
 
 // ---- gallop's own kernels, one by one (tests and benchmarks) ----
 const char* gallop_kernel_name(attn::GallopKernel kernel);
+// Every kernel name, comma-separated ("gallop-sm80, gallop-sm90, ..."), for help and error texts.
+std::string gallop_kernel_names();
 // True when `kernel` is compiled into this build for the current CUDA device and handles this
 // dtype (bf16/fp16) and head dim (64/128).
 bool gallop_kernel_available(attn::GallopKernel kernel, c10::ScalarType dtype, int64_t head_dim);

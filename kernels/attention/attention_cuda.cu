@@ -42,52 +42,60 @@ struct Sm80Launch {
 };
 #endif
 
-// A Hopper variant: the key-loop schedule and the key block.
+// A Hopper variant: the key-loop schedule, the key block and the K/V stages (0: the tile's).
 struct Sm90Variant {
   Sm90Schedule schedule;
   int block_n;
+  int stages = 0;
 };
 
 #if defined(GALLOP_ATTENTION_SM90)
-// Calls fn.template run<T, D, schedule, block_n>() for a variant that sources.cmake instantiates
-// for head dim D, else returns `fallback`.
+// Calls fn.template run<T, D, schedule, block_n, stages>() for a variant that sources.cmake
+// instantiates for head dim D, else returns `fallback`.
 template <typename T, int D, typename R, typename Fn>
 R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
-  if (v.block_n == 128) {
+  if (v.block_n == 128 && v.stages == 0) {
     switch (v.schedule) {
-      case Sm90Schedule::kSerial: return fn.template run<T, D, Sm90Schedule::kSerial, 128>();
-      case Sm90Schedule::kOverlap: return fn.template run<T, D, Sm90Schedule::kOverlap, 128>();
-      case Sm90Schedule::kPingpong: return fn.template run<T, D, Sm90Schedule::kPingpong, 128>();
-      case Sm90Schedule::kWs: return fn.template run<T, D, Sm90Schedule::kWs, 128>();
-      case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128>();
-      case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128>();
-      case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128>();
+      case Sm90Schedule::kSerial: return fn.template run<T, D, Sm90Schedule::kSerial, 128, 0>();
+      case Sm90Schedule::kOverlap: return fn.template run<T, D, Sm90Schedule::kOverlap, 128, 0>();
+      case Sm90Schedule::kPingpong: return fn.template run<T, D, Sm90Schedule::kPingpong, 128, 0>();
+      case Sm90Schedule::kWs: return fn.template run<T, D, Sm90Schedule::kWs, 128, 0>();
+      case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128, 0>();
+      case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128, 0>();
+      case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128, 0>();
       case Sm90Schedule::kWsTwoPCluster: break;  // head dim 128 only, below
     }
   }
   if constexpr (D == 128) {
-    if (v.block_n == 176) {
-      if (v.schedule == Sm90Schedule::kWs) return fn.template run<T, D, Sm90Schedule::kWs, 176>();
-      if (v.schedule == Sm90Schedule::kWsPingpong) return fn.template run<T, D, Sm90Schedule::kWsPingpong, 176>();
+    if (v.stages == 0) {
+      if (v.block_n == 176) {
+        if (v.schedule == Sm90Schedule::kWs) return fn.template run<T, D, Sm90Schedule::kWs, 176, 0>();
+        if (v.schedule == Sm90Schedule::kWsPingpong) return fn.template run<T, D, Sm90Schedule::kWsPingpong, 176, 0>();
+      }
+      if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoP)
+        return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144, 0>();
+      if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPCluster)
+        return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128, 0>();
+      if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoPCluster)
+        return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 144, 0>();
     }
-    if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoP)
-      return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144>();
-    if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPCluster)
-      return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128>();
-    if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoPCluster)
-      return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 144>();
+    if (v.stages == 3 && v.block_n == 128) {
+      if (v.schedule == Sm90Schedule::kWsTwoP) return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128, 3>();
+      if (v.schedule == Sm90Schedule::kWsTwoPCluster)
+        return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128, 3>();
+    }
   }
   return fallback;
 }
 struct Sm90ResidentFn {
-  template <typename T, int D, Sm90Schedule S, int N>
-  int run() const { return flash_fwd_sm90_resident_ctas<T, D, S, N>(); }
+  template <typename T, int D, Sm90Schedule S, int N, int kStages>
+  int run() const { return flash_fwd_sm90_resident_ctas<T, D, S, N, kStages>(); }
 };
 struct Sm90LaunchFn {
   const AttentionParams& p;
   cudaStream_t stream;
-  template <typename T, int D, Sm90Schedule S, int N>
-  cudaError_t run() const { return launch_flash_fwd_sm90<T, D, S, N>(p, stream); }
+  template <typename T, int D, Sm90Schedule S, int N, int kStages>
+  cudaError_t run() const { return launch_flash_fwd_sm90<T, D, S, N, kStages>(p, stream); }
 };
 struct Sm90Resident {
   Sm90Variant variant;
@@ -128,6 +136,8 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoPCluster: return {Sm90Schedule::kWsTwoPCluster, 128};
     case GallopKernel::kSm90WsTwoP144Cluster: return {Sm90Schedule::kWsTwoPCluster, 144};
     case GallopKernel::kSm90WsTwoPClusterSplit: return {Sm90Schedule::kWsTwoPCluster, 128};  // + the split plan
+    case GallopKernel::kSm90WsTwoPStages3: return {Sm90Schedule::kWsTwoP, 128, 3};
+    case GallopKernel::kSm90WsTwoPClusterStages3: return {Sm90Schedule::kWsTwoPCluster, 128, 3};
     default: return {tile.schedule, tile.block_n};
   }
 }

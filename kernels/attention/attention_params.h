@@ -30,6 +30,8 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoPCluster,   // kSm90WsTwoP in clusters of 2 CTAs sharing K/V loads (multicast; head dim 128)
   kSm90WsTwoP144Cluster,  // kSm90WsTwoP144 in clusters of 2 CTAs sharing K/V loads
   kSm90WsTwoPClusterSplit,  // kSm90WsTwoPCluster with the last wave's clusters split along the keys
+  kSm90WsTwoPStages3,        // kSm90WsTwoP with three K/V stages (head dim 128; 64 has three already)
+  kSm90WsTwoPClusterStages3,  // kSm90WsTwoPCluster with three K/V stages
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -42,7 +44,9 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90WsTwoP144, GallopKernel::kSm90WsTwoP144Split,
                                                      GallopKernel::kSm90WsTwoPCluster,
                                                      GallopKernel::kSm90WsTwoP144Cluster,
-                                                     GallopKernel::kSm90WsTwoPClusterSplit};
+                                                     GallopKernel::kSm90WsTwoPClusterSplit,
+                                                     GallopKernel::kSm90WsTwoPStages3,
+                                                     GallopKernel::kSm90WsTwoPClusterStages3};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]

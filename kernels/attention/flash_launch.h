@@ -16,9 +16,10 @@ cudaError_t launch_flash_fwd_sm80(const AttentionParams& p, cudaStream_t stream)
 template <typename T, int kHeadDim>
 int flash_fwd_sm80_resident_ctas();
 
-template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
+// kStageCount: the K/V pipeline depth, 0 for the tile's (tile_config.h, sm90_stages).
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kStageCount>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream);
-template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kStageCount>
 int flash_fwd_sm90_resident_ctas();
 
 }  // namespace gallop::kernels::attn

@@ -233,7 +233,8 @@ __device__ __forceinline__ void rescale_o(float (&o)[kHeadDim / 2], const float 
 
 #endif  // GALLOP_SM90A_DEVICE
 
-template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
+// kStageCount: the K/V stages, 0 for the tile's (sm90_stages).
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kStageCount>
 __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
@@ -248,7 +249,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kBlockM = kTile.block_m;
-  constexpr int kStages = kTile.stages;
+  constexpr int kStages = sm90_stages(kHeadDim, kStageCount);
   using Layout = SmemLayout<kHeadDim, kBlockM, kBlockN, kStages>;
   constexpr int kColBlocks = kHeadDim / 64;  // 64-column (128-byte) boxes per row
   static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");

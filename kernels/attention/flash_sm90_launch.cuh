@@ -71,10 +71,11 @@ inline cudaLaunchAttribute cluster_attribute() {
 
 // Returns cudaErrorNotSupported when a TMA descriptor cannot be built (misaligned base or
 // strides: the dispatcher checks those first), else the attribute/launch error.
-template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
+// kStageCount: the K/V stages, 0 for the tile's (sm90_stages).
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kStageCount>
 cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream) {
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
-  using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>;
+  using Layout = sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, sm90_stages(kHeadDim, kStageCount)>;
   constexpr int kSmem = Layout::kTotal + sm90::kSwizzleAtomBytes;  // + alignment slack
   static_assert(kSmem <= 227 * 1024, "exceeds Hopper's shared memory per block");
 
@@ -89,7 +90,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
                             p.v_head_stride, p.v_batch_stride, kBlockN);
   if (!ok) return cudaErrorNotSupported;
 
-  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN, kStageCount>;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return err;
   // Clusters of kSm90ClusterSize CTAs along the query tiles: the tiles per (batch, head) are rounded
@@ -128,7 +129,7 @@ cudaError_t launch_flash_fwd_sm90(const AttentionParams& p, cudaStream_t stream)
 // code of it or the device is not a 9.0 part (or TMA descriptors cannot be built). One CTA fits an
 // SM; a cluster launch's pairs must fit one GPC each, so a GPC with an odd number of free SMs
 // leaves one idle (cudaOccupancyMaxActiveClusters counts what fits).
-template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN>
+template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kStageCount>
 int flash_fwd_sm90_resident_ctas() {
   int device = 0, major = 0, minor = 0, sms = 0;
   if (cudaGetDevice(&device) != cudaSuccess ||
@@ -141,9 +142,10 @@ int flash_fwd_sm90_resident_ctas() {
   if (major != 9 || minor != 0 || sm90::tensor_map_encoder() == nullptr) return 0;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kSmem =
-      sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, kTile.stages>::kTotal + sm90::kSwizzleAtomBytes;
+      sm90::SmemLayout<kHeadDim, kTile.block_m, kBlockN, sm90_stages(kHeadDim, kStageCount)>::kTotal +
+      sm90::kSwizzleAtomBytes;
   constexpr int kThreads = sm90::sm90_threads(kSchedule);
-  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN>;
+  auto kernel = sm90::flash_fwd_sm90_kernel<T, kHeadDim, kSchedule, kBlockN, kStageCount>;
   cudaFuncAttributes attr;
   if (cudaFuncGetAttributes(&attr, kernel) != cudaSuccess ||
       cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem) != cudaSuccess) {

@@ -80,6 +80,9 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             count 16 arrivals), and each producer waits for its CTA's last releases before it
 //             exits, so that no CTA leaves while the other can still arrive on its barriers.
 //             Not timed yet.
+//
+// Pipeline depth: the tile's `stages` below unless a variant names its own (the -s3 kernels: three
+// K/V stages at head dim 128, see the table's comment).
 enum class Sm90Schedule : int {
   kSerial = 0,
   kOverlap = 1,
@@ -119,6 +122,13 @@ struct Sm90Tile {
 // + P 44 + O 64 registers already take ~230 of the 240); a 144-key block can (S 72 + 2 x P 36 + O
 // 64: ws-p2-n144, R231 of 240 in the SASS, no spills; not timed yet). The -split kernel is ws-p2
 // with the grid's last partial wave split along the keys (tail_split.h), not a tile of its own.
+// Three K/V stages at D = 128 (ws-p2-s3, ws-p2-c2-s3; built 2026-11-27 without a GPU, not timed):
+// 32 KB Q + 3 x 64 KB K/V + barriers = 225 KB (230,504 bytes with the alignment slack, of the
+// 232,448 a Hopper CTA may opt into). With two stages the load of V(j + 2) waits until both
+// warpgroups released V(j), about one and a half blocks of math before V(j + 2) is read (K: about
+// two); a third stage adds one block of slack. That matters most for the clusters, where a stage is refilled only
+// after the warps of both CTAs released it, so one CTA running ahead of the other stalls the pair;
+// FlashAttention-3 uses two stages at this head dim without clusters.
 // D = 64: 128 x 128, 3 stages, serial: 16 KB Q + 3 x 32 KB = 113 KB; the math per block is half
 // as long, so a deeper pipeline hides the same load latency. One CTA per SM (161 registers x 256
 // threads: a second CTA would not get its registers). Every schedule passes the GPU tests at head
@@ -132,6 +142,12 @@ GALLOP_TILE_FN constexpr Sm90Tile sm90_tile(int head_dim) {
   for (const auto& t : kSm90Tiles)
     if (t.head_dim == head_dim) return t;
   return {0, 0, 0, 0, Sm90Schedule::kSerial};
+}
+
+// K/V stages of a compiled Hopper kernel: `stages` when a variant names its own (> 0), else the
+// tile's.
+GALLOP_TILE_FN constexpr int sm90_stages(int head_dim, int stages) {
+  return stages > 0 ? stages : sm90_tile(head_dim).stages;
 }
 
 }  // namespace gallop::kernels::attn

@@ -297,6 +297,10 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Cluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128},
+                      // Three K/V stages (head dim 128; 64 has three in every variant).
+                      KernelCase{GallopKernel::kSm90WsTwoPStages3, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoPClusterStages3, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoPClusterStages3, at::kHalf, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
@@ -365,7 +369,7 @@ TEST(GallopAttentionOccupancy, ResidentCtasOfEveryRunnableKernel) {
     // sm_80 kernel: up to 3 CTAs per SM at head dim 128 (tile_config.h); the Hopper ones, one.
     EXPECT_LE(resident, kernel == GallopKernel::kSm80 ? 4 * sms : sms) << gallop_kernel_name(kernel);
     if (kernel == GallopKernel::kSm90WsTwoPCluster || kernel == GallopKernel::kSm90WsTwoP144Cluster ||
-        kernel == GallopKernel::kSm90WsTwoPClusterSplit) {
+        kernel == GallopKernel::kSm90WsTwoPClusterSplit || kernel == GallopKernel::kSm90WsTwoPClusterStages3) {
       EXPECT_EQ(resident % 2, 0) << gallop_kernel_name(kernel);
     }
     std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": " << resident << " CTAs resident on " << sms

@@ -7,6 +7,7 @@
 // and the `auto` rule (attention_select.h) against the measured table (attention_tuning.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/weights/safetensors.h"
@@ -91,11 +92,22 @@ TEST(AttentionDispatch, KernelNamesParseToGallopWithThatKernel) {
     EXPECT_EQ(*o.gallop_kernel, kernel);
     EXPECT_EQ(attention_options_name(o), gallop_kernel_name(kernel));
   }
+  // The list in help and error texts names every kernel, each once.
+  const std::string names = gallop_kernel_names() + ", ";
+  size_t listed = 0;
+  for (auto kernel : attn::kAllGallopKernels) {
+    const std::string entry = std::string(gallop_kernel_name(kernel)) + ", ";
+    const size_t at = names.find(entry);
+    EXPECT_TRUE(at != std::string::npos && (at == 0 || names.compare(at - 2, 2, ", ") == 0)) << entry << names;
+    ++listed;
+  }
+  EXPECT_EQ(static_cast<size_t>(std::count(names.begin(), names.end(), ',')), listed) << names;
   try {
     parse_attention_options("gallop-sm91");
     ADD_FAILURE() << "an unknown name was accepted";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("gallop-sm90-ws-pingpong-n176"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(gallop_kernel_names()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("gallop-sm90-ws-p2-c2-s3"), std::string::npos) << e.what();
   }
 }
 

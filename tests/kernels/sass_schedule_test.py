@@ -109,11 +109,14 @@ def most_between_waits(ins, partial, wanted):
 def check_function(name, ins):
     """Returns a list of failures for one kernel (empty: fine)."""
     failures = []
-    # flash_fwd_sm90_kernel<T, kHeadDim, Sm90Schedule, kBlockN> mangles as ...Sm90ScheduleE<s>ELi<n>E...
-    m = re.search(r"Sm90ScheduleE(\d)ELi(\d+)E", name)
+    # flash_fwd_sm90_kernel<T, kHeadDim, Sm90Schedule, kBlockN, kStageCount> mangles as
+    # ...Sm90ScheduleE<s>ELi<n>ELi<stages>E... (stages 0: the tile's)
+    m = re.search(r"Sm90ScheduleE(\d)ELi(\d+)ELi(\d+)E", name)
     schedule = SCHEDULES.get(m.group(1), "?") if m else "?"
     block_n = int(m.group(2)) if m else 128
+    stages = int(m.group(3)) if m else 0
     schedule = schedule if block_n == 128 else f"{schedule}-n{block_n}"
+    schedule = schedule if stages == 0 else f"{schedule}-s{stages}"
     spills = [i for i in ins if re.match(r"(@!?U?P\w+\s+)?(LDL|STL)\b", i)]
     if spills:
         failures.append(f"{len(spills)} local-memory instructions (register spills), e.g. {spills[0]}")

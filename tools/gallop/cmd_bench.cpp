@@ -30,6 +30,7 @@
 #include "engine/pipeline/latents.h"
 #include "engine/pipeline/request.h"
 #include "engine/pipeline/tiny_model.h"
+#include "kernels/attention/attention.h"
 #include "models/dit/wan_model.h"
 #include "models/vae/wan_vae.h"
 #include "tools/gallop/commands.h"
@@ -307,9 +308,8 @@ void add_bench_command(CLI::App& app, Commands& commands) {
       ->capture_default_str();
   cmd->add_option("--attention", o->attention,
                   "Comma-separated attention backends to compare: auto, sdpa, cudnn, flash, gallop, reference, or "
-                  "gallop's kernels by name (gallop-sm80, gallop-sm90-serial, -overlap, -pingpong, -ws, -ws-pingpong, "
-                  "-ws-n176, -ws-pingpong-n176, -ws-p2, -ws-pingpong-p2, -ws-p2-split, -ws-p2-n144, -ws-p2-n144-split, "
-                  "-ws-p2-c2, -ws-p2-n144-c2, -ws-p2-c2-split; a kernel that does not apply falls back like gallop)")
+                  "gallop's kernels by name (" +
+                      kernels::gallop_kernel_names() + "; a kernel that does not apply falls back like gallop)")
       ->capture_default_str();
   cmd->add_option("--json", o->json_path, "Also write the results as JSON to this file");
   cmd->add_flag("!--no-vae", o->vae, "Skip the VAE decode timing");
