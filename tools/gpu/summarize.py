@@ -24,17 +24,17 @@ sys.dont_write_bytecode = True  # leave no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptxas_report  # noqa: E402
 
-STEP_LOGS = {"bench": "bench.log", "nvidia-smi": "gpu.log", "tools": "gpu.log", "pack-deps": "build.log", "configure": "build.log",
-             "build": "build.log", "tests": "tests.log", "bench-libraries": "bench.log", "bench-fused": "bench.log",
-             "bench-gallop-sm80": "bench.log", "bench-gallop-sm90-serial": "bench.log",
-             "bench-gallop-sm90-overlap": "bench.log", "bench-gallop-sm90-pingpong": "bench.log",
-             "bench-gallop-sm90-ws": "bench.log", "bench-gallop-sm90-ws-pingpong": "bench.log",
-             "bench-gallop-sm90-ws-n176": "bench.log", "bench-gallop-sm90-ws-pingpong-n176": "bench.log",
-             "bench-gallop-sm90-ws-p2": "bench.log", "bench-gallop-sm90-ws-pingpong-p2": "bench.log",
-             "bench-gallop-sm90-ws-p2-split": "bench.log", "bench-gallop-sm90-ws-p2-n144": "bench.log",
-             "bench-gallop-sm90-ws-p2-n144-split": "bench.log", "bench-gallop-sm90-ws-p2-c2": "bench.log",
-             "bench-gallop-sm90-ws-p2-n144-c2": "bench.log", "bench-gallop-sm90-ws-p2-c2-split": "bench.log",
-             "gallop-bench": "bench.log", "gallop-bench-variants": "bench.log", "gallop-generate": "bench.log"}
+# The log each check.sh step appends to; every bench-* step (one per timed kernel) writes bench.log.
+STEP_LOGS = {"nvidia-smi": "gpu.log", "tools": "gpu.log", "pack-deps": "build.log", "configure": "build.log",
+             "build": "build.log", "tests": "tests.log", "gallop-bench": "bench.log",
+             "gallop-bench-variants": "bench.log", "gallop-generate": "bench.log"}
+
+
+def step_log(name):
+    name = name.split(" ")[0]
+    if name == "bench" or name.startswith("bench-"):
+        return "bench.log"
+    return STEP_LOGS.get(name, "gpu.log")
 
 
 def read(path):
@@ -152,8 +152,15 @@ def bench_table(bench):
         if "resident_ctas" in r:  # gallop's kernels: CTAs running at once (cluster kernels may leave SMs idle)
             row["resident_ctas"] = r["resident_ctas"]
         if "tflops" in r:
-            row.update(ms=round(r["ms_median"], 3), tflops=round(r["tflops"], 1),
-                       sm_clock_mhz=r.get("sm_clock_mhz_after"), verified=r.get("verified"))
+            row.update(ms=round(r["ms_median"], 3), ms_min=round(r.get("ms_min", r["ms_median"]), 3),
+                       tflops=round(r["tflops"], 1), sm_clock_mhz=r.get("sm_clock_mhz_after"),
+                       verified=r.get("verified"))
+            # The card's power over the timed runs and why its clocks were below maximum (NVML): under
+            # a power cap, energy per flop decides the clock.
+            if "watts" in r:
+                row.update(watts=round(r["watts"]), gflop_per_joule=round(r.get("gflop_per_joule", 0.0)))
+            if "clock_reasons_after" in r:
+                row["clock_reasons"] = r["clock_reasons_after"]
             if r.get("shape") in cudnn:
                 row["vs_cudnn"] = round(r["tflops"] / cudnn[r["shape"]], 3)
         else:
@@ -240,7 +247,7 @@ def main():
         if s["status"] == "skipped":
             summary["failures"].append({"step": s["name"], "status": "skipped", "note": s["note"]})
         elif s["status"] != "ok":
-            logname = STEP_LOGS.get(s["name"].split(" ")[0], "gpu.log")
+            logname = step_log(s["name"])
             text = log_section(read(os.path.join(out, logname)), s["name"])
             errors = [l for l in text.splitlines() if re.search(r"error|FAILED|Error|fatal", l)][:30]
             summary["failures"].append({"step": s["name"], "status": s["status"], "log": logname,

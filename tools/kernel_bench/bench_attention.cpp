@@ -105,11 +105,10 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
   const size_t n_shapes = opt.quick ? std::size(kQuickShapes) : std::size(kShapes);
   for (size_t si = 0; si < n_shapes; ++si) {
     const auto& s = shapes[si];
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(1234 + si);
-    auto make = [&](int64_t len) {
-      return at::randn({1, len, s.heads, 128}, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kCUDA, at::kBFloat16);
+    auto make = [&](int64_t len, uint64_t seed) {
+      return randn_gpu({1, len, s.heads, 128}, at::kBFloat16, 1234 + 3 * si + seed);
     };
-    const auto q = make(s.len_q), k = make(s.len_k), v = make(s.len_k);
+    const auto q = make(s.len_q, 0), k = make(s.len_k, 1), v = make(s.len_k, 2);
     const double scale = 1.0 / std::sqrt(128.0);
     const double flops = 4.0 * s.heads * static_cast<double>(s.len_q) * s.len_k * 128;
     for (const auto& backend : backends) {
@@ -137,6 +136,12 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
           row["iters"] = t.iters;
           row["tflops"] = flops / (t.median_ms * 1e-3) / 1e12;
           row["sm_clock_mhz_after"] = clocks.sm_mhz;
+          if (clocks.event_reasons >= 0) row["clock_reasons_after"] = clock_event_reason_names(clocks.event_reasons);
+          if (t.watts > 0) {
+            row["watts"] = t.watts;
+            row["joules_per_run"] = t.joules_per_run;
+            row["gflop_per_joule"] = flops / t.joules_per_run / 1e9;
+          }
         }
       } catch (const std::exception& e) {
         row["error"] = std::string(e.what()).substr(0, 400);

@@ -24,11 +24,6 @@ namespace gallop::bench {
 
 namespace {
 
-at::Tensor randn_cuda(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed) {
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kCUDA, dtype);
-}
-
 // One row per variant of a kernel (name suffix, call), each timed against the same ATen path (timed
 // once: it is the slow side).
 using Variants = std::vector<std::pair<std::string, std::function<void()>>>;
@@ -88,12 +83,12 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
     const double n = static_cast<double>(L) * C;
     const std::string shape = "[1, " + std::to_string(L) + ", " + std::to_string(C) + "]";
     {  // LayerNorm + modulation: block 0 reads a bf16 stream, later blocks an fp32 one.
-      const auto shift = randn_cuda({1, C}, at::kFloat, 2);
-      const auto scale = randn_cuda({1, C}, at::kFloat, 3);
+      const auto shift = randn_gpu({1, C}, at::kFloat, 2);
+      const auto scale = randn_gpu({1, C}, at::kFloat, 3);
       for (auto [xt, ot, name] : {std::tuple{at::kBFloat16, at::kFloat, "x bf16 -> fp32"},
                                   std::tuple{at::kFloat, at::kBFloat16, "x fp32 -> bf16"},
                                   std::tuple{at::kFloat, at::kFloat, "x fp32 -> fp32"}}) {
-        const auto x = randn_cuda({1, L, C}, xt, 1);
+        const auto x = randn_gpu({1, L, C}, xt, 1);
         const double bytes = n * (at::elementSize(xt) + at::elementSize(ot));
         auto run = [&, ot = ot](RowSchedule s) {
           return [&, ot, s] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda, s); };
@@ -107,17 +102,17 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
       }
     }
     {  // Gated residual, in place on the fp32 stream.
-      auto x = randn_cuda({1, L, C}, at::kFloat, 4);
-      const auto y = randn_cuda({1, L, C}, at::kBFloat16, 5);
-      const auto gate = randn_cuda({1, C}, at::kFloat, 6);
+      auto x = randn_gpu({1, L, C}, at::kFloat, 4);
+      const auto y = randn_gpu({1, L, C}, at::kBFloat16, 5);
+      const auto gate = randn_gpu({1, C}, at::kFloat, 6);
       add_rows(rows, "gated_residual", "x fp32 += y bf16 * gate, " + shape, n * (4 + 2 + 4),
                {{"", [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Cuda); }}},
                [&] { kernels::gated_residual_(x, y, gate, FusedBackend::Reference); }, opt, peak_gbps);
     }
     {  // LayerNorm with weight and bias (norm3): the fp32 stream in, the bf16 that the next Linear reads.
-      const auto x = randn_cuda({1, L, C}, at::kFloat, 12);
-      const auto w = randn_cuda({C}, at::kFloat, 13);
-      const auto b = randn_cuda({C}, at::kFloat, 14);
+      const auto x = randn_gpu({1, L, C}, at::kFloat, 12);
+      const auto w = randn_gpu({C}, at::kFloat, 13);
+      const auto b = randn_gpu({C}, at::kFloat, 14);
       add_rows(rows, "layer_norm_affine", "x fp32 -> bf16 " + shape, n * (4 + 2),
                {{"-narrow",
                  [&] { kernels::layer_norm_affine(x, w, b, 1e-6, at::kBFloat16, FusedBackend::Cuda); }}},
@@ -125,8 +120,8 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
                peak_gbps);
     }
     {  // RMSNorm alone (the cross-attention's q), bf16 in and out.
-      const auto x = randn_cuda({1, L, C}, at::kBFloat16, 10);
-      const auto w = randn_cuda({C}, at::kFloat, 11);
+      const auto x = randn_gpu({1, L, C}, at::kBFloat16, 10);
+      const auto w = randn_gpu({C}, at::kFloat, 11);
       auto run = [&](RowSchedule s) {
         return [&, s] { kernels::rms_norm(x, w, 1e-6, at::kBFloat16, FusedBackend::Cuda, s); };
       };
@@ -135,9 +130,9 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
                [&] { kernels::rms_norm(x, w, 1e-6, at::kBFloat16, FusedBackend::Reference); }, opt, peak_gbps);
     }
     {  // q/k RMSNorm + RoPE, bf16 in and out.
-      const auto q = randn_cuda({1, L, C}, at::kBFloat16, 7);
-      const auto k = randn_cuda({1, L, C}, at::kBFloat16, 8);
-      const auto w = randn_cuda({C}, at::kFloat, 9);
+      const auto q = randn_gpu({1, L, C}, at::kBFloat16, 7);
+      const auto k = randn_gpu({1, L, C}, at::kBFloat16, 8);
+      const auto w = randn_gpu({C}, at::kFloat, 9);
       const auto freqs = kernels::rope_freqs_table(C / z.heads, 1024, 10000.0, at::kCUDA);
       const std::vector<kernels::RopeGrid> grid = {z.grid};
       auto run = [&](bool paired, RowSchedule s) {
@@ -172,7 +167,7 @@ nlohmann::json bench_ceilings(const BenchOptions& opt) {
     auto dst = at::empty_like(src);
     const auto t = time_cuda([&] { dst.copy_(src); }, 10, opt.budget_s, false);
     c["copy_gbps"] = 2.0 * bytes / (t.median_ms * 1e-3) / 1e9;
-    auto a = randn_cuda({8192, 8192}, at::kBFloat16, 10), b = randn_cuda({8192, 8192}, at::kBFloat16, 11);
+    auto a = randn_gpu({8192, 8192}, at::kBFloat16, 10), b = randn_gpu({8192, 8192}, at::kBFloat16, 11);
     const auto g = time_cuda([&] { at::matmul(a, b); }, 10, opt.budget_s, false);
     c["gemm_bf16_8192_tflops"] = 2.0 * 8192.0 * 8192.0 * 8192.0 / (g.median_ms * 1e-3) / 1e12;
     // L2 -> SM reads: 2 CTAs per SM each sweep one 16 MiB buffer (one head's K and V at 1.3B-480p is

@@ -3,15 +3,20 @@
 
 #include <ATen/cuda/CUDAContext.h>
 #include <ATen/cuda/CUDAEvent.h>
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAFunctions.h>
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <torch/version.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <string>
+#include <utility>
 
 namespace gallop::bench {
 
@@ -32,9 +37,13 @@ struct Nvml {
   using Init = int (*)();
   using ByPci = int (*)(const char*, void**);
   using Clock = int (*)(void*, int, unsigned*);
+  using Energy = int (*)(void*, unsigned long long*);  // NOLINT(runtime/int): NVML's type
+  using Reasons = int (*)(void*, unsigned long long*);  // NOLINT(runtime/int)
   Init init = nullptr;
   ByPci by_pci = nullptr;
   Clock clock = nullptr;
+  Energy energy = nullptr;    // millijoules since the driver loaded (Volta and later; may be absent)
+  Reasons reasons = nullptr;  // why the clocks are below their maximum, a bit mask (may be absent)
   void* device = nullptr;
   bool ok = false;
   Nvml() {
@@ -43,6 +52,9 @@ struct Nvml {
     init = reinterpret_cast<Init>(dlsym(lib, "nvmlInit_v2"));
     by_pci = reinterpret_cast<ByPci>(dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2"));
     clock = reinterpret_cast<Clock>(dlsym(lib, "nvmlDeviceGetClockInfo"));
+    energy = reinterpret_cast<Energy>(dlsym(lib, "nvmlDeviceGetTotalEnergyConsumption"));
+    reasons = reinterpret_cast<Reasons>(dlsym(lib, "nvmlDeviceGetCurrentClocksEventReasons"));
+    if (!reasons) reasons = reinterpret_cast<Reasons>(dlsym(lib, "nvmlDeviceGetCurrentClocksThrottleReasons"));
     if (!init || !by_pci || !clock || init() != 0) return;
     char bus[64] = {0};
     if (cudaDeviceGetPCIBusId(bus, sizeof(bus), at::cuda::current_device()) != cudaSuccess) return;
@@ -73,14 +85,42 @@ DeviceFacts device_facts() {
   return f;
 }
 
+namespace {
+Nvml& nvml() {
+  static Nvml instance;
+  return instance;
+}
+
+// The device's energy counter in joules, or -1 without NVML or the counter.
+double energy_joules() {
+  unsigned long long mj = 0;  // NOLINT(runtime/int)
+  if (!nvml().ok || !nvml().energy || nvml().energy(nvml().device, &mj) != 0) return -1.0;
+  return static_cast<double>(mj) * 1e-3;
+}
+}  // namespace
+
 Clocks current_clocks() {
-  static Nvml nvml;
   Clocks c;
-  if (!nvml.ok) return c;
+  if (!nvml().ok) return c;
   unsigned mhz = 0;
-  if (nvml.clock(nvml.device, /*NVML_CLOCK_SM=*/1, &mhz) == 0) c.sm_mhz = static_cast<int>(mhz);
-  if (nvml.clock(nvml.device, /*NVML_CLOCK_MEM=*/2, &mhz) == 0) c.mem_mhz = static_cast<int>(mhz);
+  if (nvml().clock(nvml().device, /*NVML_CLOCK_SM=*/1, &mhz) == 0) c.sm_mhz = static_cast<int>(mhz);
+  if (nvml().clock(nvml().device, /*NVML_CLOCK_MEM=*/2, &mhz) == 0) c.mem_mhz = static_cast<int>(mhz);
+  unsigned long long bits = 0;  // NOLINT(runtime/int)
+  if (nvml().reasons && nvml().reasons(nvml().device, &bits) == 0) c.event_reasons = static_cast<int64_t>(bits);
   return c;
+}
+
+std::string clock_event_reason_names(int64_t bits) {
+  if (bits < 0) return "";
+  // NVML's nvmlClocksEventReason* bits.
+  static const std::pair<int64_t, const char*> kNames[] = {
+      {0x1, "idle"},          {0x2, "application clocks"}, {0x4, "power cap"},        {0x8, "hardware slowdown"},
+      {0x10, "sync boost"},   {0x20, "thermal (software)"}, {0x40, "thermal (hardware)"},
+      {0x80, "power brake"},  {0x100, "display clocks"}};
+  std::string names;
+  for (const auto& [bit, name] : kNames)
+    if (bits & bit) names += std::string(names.empty() ? "" : ", ") + name;
+  return names.empty() ? "none" : names;
 }
 
 Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2) {
@@ -94,6 +134,8 @@ Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bo
   C10_CUDA_CHECK(cudaStreamSynchronize(stream));
   std::vector<double> ms;
   at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
+  const double joules0 = energy_joules();
+  const auto wall0 = std::chrono::steady_clock::now();
   int target = iters;
   double spent = 0;
   for (int i = 0; target <= 0 ? (i < 3 || (spent < budget_s * 1e3 && i < 20)) : i < target; ++i) {
@@ -105,13 +147,28 @@ Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bo
     ms.push_back(start.elapsed_time(stop));
     spent += ms.back();
   }
+  const double joules1 = energy_joules();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   std::sort(ms.begin(), ms.end());
   Timing t;
   t.iters = static_cast<int>(ms.size());
+  if (joules0 >= 0 && joules1 > joules0 && wall_s > 0) {
+    t.joules_per_run = (joules1 - joules0) / static_cast<double>(ms.size());
+    t.watts = (joules1 - joules0) / wall_s;
+  }
   t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
   t.min_ms = ms.front();
   t.max_ms = ms.back();
   return t;
+}
+
+at::Tensor randn_gpu(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed) {
+  at::Generator gen = at::cuda::detail::createCUDAGenerator(c10::cuda::current_device());
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_current_seed(seed);
+  }
+  return at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat).device(at::kCUDA)).to(dtype);
 }
 
 }  // namespace gallop::bench

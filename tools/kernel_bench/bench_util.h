@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,21 +25,33 @@ struct DeviceFacts {
 };
 DeviceFacts device_facts();
 
-// Current SM and memory clocks in MHz from NVML (-1 when NVML is not available).
+// Current SM and memory clocks in MHz from NVML (-1 when NVML is not available), and NVML's
+// clock event reasons: why the clocks are below their maximum (a bit mask; -1 when unknown).
 struct Clocks {
   int sm_mhz = -1;
   int mem_mhz = -1;
+  int64_t event_reasons = -1;
 };
 Clocks current_clocks();
+// The reasons' names ("power cap, thermal (software)", "none"; "" for -1).
+std::string clock_event_reason_names(int64_t bits);
 
 struct Timing {
   double median_ms = 0, min_ms = 0, max_ms = 0;
   int iters = 0;
+  // From NVML's energy counter over the timed runs (-1 without it): the card's energy per run, and
+  // its mean power over the loop (the runs and the short host gaps between them).
+  double joules_per_run = -1, watts = -1;
 };
 
 // Runs fn once to warm up, then times each of `iters` runs with its own pair of CUDA events on the
 // current stream (when iters <= 0: as many as fit in about `budget_s` seconds, between 3 and 20).
 // With flush_l2, a buffer of twice the L2 size is overwritten (untimed) before every run.
 Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2);
+
+// Standard-normal values in `dtype` on the current CUDA device, drawn there from a generator of
+// their own seeded with `seed` (the same tensor in every process; drawing gigabytes on the host
+// and copying them took most of a benchmark process's time).
+at::Tensor randn_gpu(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed);
 
 }  // namespace gallop::bench

@@ -4,18 +4,18 @@
 //                       [--no-ceilings] [--iters N] [--quick]
 //
 // BACKENDS is a comma list (default "cudnn,flash,gallop-sm80,gallop-sm90-serial") of cudnn, flash,
-// sdpa and gallop's kernel names (gallop_kernel_name: gallop-sm80, gallop-sm90-serial, -overlap,
-// -pingpong, -ws, -ws-pingpong, -ws-n176, -ws-pingpong-n176, -ws-p2, -ws-pingpong-p2, -ws-p2-split,
-// -ws-p2-n144, -ws-p2-n144-split, -ws-p2-c2, -ws-p2-n144-c2, -ws-p2-c2-split;
-// tools/gpu/check.sh times each in its own process).
+// sdpa and gallop's kernel names (gallop_kernel_names(): gallop-sm80, gallop-sm90-serial, -overlap,
+// ..., -ws-p2, -ws-p2-c2, -ws-p2-s3, ...; tools/gpu/check.sh times each in its own process).
 // Attention is reported as TFLOP/s = 4·B·H·Lq·Lk·D / time (bf16, D = 128, non-causal) at the Wan
 // shapes; the fused kernels as GB/s by bytes moved and % of the card's peak bandwidth; the device
 // line carries the GPU name, SM count and clocks (maximum from the driver, current from NVML after
 // each attention run). A table goes to stdout, progress to stderr, everything to the JSON file.
 // Every case is timed with CUDA events: one warm-up, then the median of N runs.
+// Exit status: 0 done, 1 runtime error (no CUDA device, a failed write), 2 usage error.
 #include <ATen/cuda/CUDAContext.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -58,23 +58,25 @@ void print_table(const nlohmann::json& doc) {
                 doc["ceilings"]["copy_gbps"].get<double>(), doc["ceilings"]["gemm_bf16_8192_tflops"].get<double>(),
                 doc["ceilings"].value("l2_read_gbps", 0.0));
   if (doc.contains("attention")) {
-    std::printf("\nattention (bf16, B=1, D=128, non-causal)   TFLOP/s = 4*B*H*Lq*Lk*D / median time\n");
-    std::printf("%-15s %4s %6s %6s  %-20s %10s %9s %8s %8s %5s\n", "shape", "H", "Lq", "Lk", "backend", "ms", "TFLOP/s",
-                "vs cuDNN", "SM MHz", "CTAs");
+    std::printf("\nattention (bf16, B=1, D=128, non-causal)   TFLOP/s = 4*B*H*Lq*Lk*D / median time; W: the card's mean "
+                "power over the timed runs, SM MHz after them (NVML)\n");
+    std::printf("%-15s %4s %6s %6s  %-26s %10s %9s %8s %8s %5s %5s\n", "shape", "H", "Lq", "Lk", "backend", "ms",
+                "TFLOP/s", "vs cuDNN", "SM MHz", "W", "CTAs");
     for (const auto& r : doc["attention"]) {
       double cudnn = 0;
       for (const auto& o : doc["attention"])
         if (o["shape"] == r["shape"] && o["backend"] == "cudnn" && o.contains("tflops")) cudnn = o["tflops"];
       // CTAs: how many of a gallop kernel's CTAs run at once (fewer than the SMs: idle SMs).
       const std::string ctas = r.contains("resident_ctas") ? std::to_string(r["resident_ctas"].get<int>()) : "-";
+      const std::string watts = r.contains("watts") ? std::to_string(std::lround(r["watts"].get<double>())) : "-";
       if (r.contains("tflops"))
-        std::printf("%-15s %4d %6d %6d  %-20s %10.3f %9.1f %8s %8d %5s\n", r["shape"].get<std::string>().c_str(),
+        std::printf("%-15s %4d %6d %6d  %-26s %10.3f %9.1f %8s %8d %5s %5s\n", r["shape"].get<std::string>().c_str(),
                     r["heads"].get<int>(), r["len_q"].get<int>(), r["len_k"].get<int>(),
                     r["backend"].get<std::string>().c_str(), r["ms_median"].get<double>(), r["tflops"].get<double>(),
                     cudnn > 0 ? (std::to_string(r["tflops"].get<double>() / cudnn).substr(0, 5) + "x").c_str() : "-",
-                    r["sm_clock_mhz_after"].get<int>(), ctas.c_str());
+                    r["sm_clock_mhz_after"].get<int>(), watts.c_str(), ctas.c_str());
       else
-        std::printf("%-15s %4d %6d %6d  %-20s   %s\n", r["shape"].get<std::string>().c_str(), r["heads"].get<int>(),
+        std::printf("%-15s %4d %6d %6d  %-26s   %s\n", r["shape"].get<std::string>().c_str(), r["heads"].get<int>(),
                     r["len_q"].get<int>(), r["len_k"].get<int>(), r["backend"].get<std::string>().c_str(),
                     r.value("error", std::string("?")).c_str());
     }
@@ -131,7 +133,7 @@ int main(int argc, char** argv) {
   try {
     if (!at::cuda::is_available()) {
       std::cerr << "gallop_kernel_bench: no CUDA device is visible (this build or machine has no GPU)\n";
-      return 3;
+      return 1;
     }
     nlohmann::json doc;
     const auto f = device_facts();
