@@ -30,8 +30,8 @@
 # ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split: the fastest measured
 # (ws-p2) and eight untimed contenders, the most promising first; ws-p2-n144-c2 on request;
 # serial, overlap, pingpong, ws, ws-pingpong, ws-n176 and ws-pingpong-n176 trailed ws-p2 on
-# 2026-11-26 and are timed only on request. A variant is skipped once starting it would leave less
-# than GALLOP_CHECK_DIT_RESERVE seconds (default 110) for the whole-DiT timings after the loop),
+# 2026-11-26 and are timed only on request. A variant is skipped once starting it could leave less
+# than GALLOP_CHECK_DIT_RESERVE seconds (default 90) for the whole-DiT timings after the loop),
 # GALLOP_CHECK_SM80 (1: time the sm_80 kernel too, the default, with whatever time is left at the
 # end; 0: skip it).
 set -u
@@ -58,7 +58,7 @@ LIBRARIES=${GALLOP_CHECK_LIBRARIES:-cudnn,flash}
 DIT_BACKENDS=${GALLOP_CHECK_DIT:-auto,sdpa,cudnn,flash,gallop}
 SM90_VARIANTS=${GALLOP_CHECK_SM90:-ws-p2 ws-p2-c2 ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split}
 SM80=${GALLOP_CHECK_SM80:-1}
-DIT_RESERVE=${GALLOP_CHECK_DIT_RESERVE:-110}
+DIT_RESERVE=${GALLOP_CHECK_DIT_RESERVE:-90}
 PYTHON=${PYTHON:-$(command -v python3 || echo python3)}
 STEPS=$TMP/steps.tsv
 sampler_pid=""
@@ -162,17 +162,24 @@ if [ -x "$BENCH" ]; then
   run_step bench-libraries 90 "$OUT/bench.log" "$BENCH" --attention "$LIBRARIES" --no-fused \
     --json "$TMP/bench_libraries.json"
   run_step bench-fused 60 "$OUT/bench.log" "$BENCH" --no-attention --no-ceilings --json "$TMP/bench_fused.json"
-  # Each variant may take up to 60 s; one is started only while that still leaves DIT_RESERVE
-  # seconds (and the summary's 25) for the whole-DiT steps below.
+  # A variant is started only while its estimated time (the longest variant so far + 10 s; 60 s
+  # before the first) still leaves DIT_RESERVE seconds (and the summary's 25) for the whole-DiT
+  # steps below.
+  variant_max=0
+  variant_est=60
   for schedule in $SM90_VARIANTS; do
-    if [ -x "$BUILD/gallop" ] && [ $(( $(remaining) - 25 - 60 )) -lt "$DIT_RESERVE" ]; then
+    if [ -x "$BUILD/gallop" ] && [ $(( $(remaining) - 25 - variant_est )) -lt "$DIT_RESERVE" ]; then
       printf '%s\tskipped\t0\t%s\n' "bench-gallop-sm90-$schedule" \
         "kept ${DIT_RESERVE}s of the ${BUDGET}s budget for the DiT timings" >> "$STEPS"
       log "bench-gallop-sm90-$schedule: skipped (time kept for the DiT timings)"
       continue
     fi
+    t0=$(date +%s)
     run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
       --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"
+    dt=$(( $(date +%s) - t0 ))
+    [ "$dt" -gt "$variant_max" ] && variant_max=$dt
+    variant_est=$(( variant_max + 10 ))
   done
   # The whole DiT at the T2V-1.3B 480p shapes per attention backend (with the time of each step of
   # the block: one more forward per backend), and the VAE decode (random weights), then the tiny
