@@ -50,8 +50,9 @@ struct Timing {
 Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2);
 
 // Standard-normal values in `dtype` on the current CUDA device, drawn there from a generator of
-// their own seeded with `seed` (the same tensor in every process; drawing gigabytes on the host
-// and copying them took most of a benchmark process's time).
+// their own seeded with `seed` (the same tensor in every process on one kind of GPU: torch's
+// kernels size their grids by the SM count; drawing gigabytes on the host and copying them took
+// most of a benchmark process's time).
 at::Tensor randn_gpu(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed);
 
 }  // namespace gallop::bench
