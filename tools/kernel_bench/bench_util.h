@@ -51,8 +51,9 @@ Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bo
 
 // Standard-normal values in `dtype` on the current CUDA device, drawn there from a generator of
 // their own seeded with `seed` (the same tensor in every process on one kind of GPU: torch's
-// kernels size their grids by the SM count; drawing gigabytes on the host and copying them took
-// most of a benchmark process's time).
+// kernels size their grids by the SM count). The five attention shapes draw 2.5 billion values; on
+// the host (1.5 s per 100 million on the 2-core development machine) plus 10 GB of copies, that
+// was seconds of every benchmark process.
 at::Tensor randn_gpu(at::IntArrayRef shape, at::ScalarType dtype, uint64_t seed);
 
 }  // namespace gallop::bench
