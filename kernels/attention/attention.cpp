@@ -93,6 +93,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsTwoPClusterSplit: return "gallop-sm90-ws-p2-c2-split";
     case attn::GallopKernel::kSm90WsTwoPStages3: return "gallop-sm90-ws-p2-s3";
     case attn::GallopKernel::kSm90WsTwoPClusterStages3: return "gallop-sm90-ws-p2-c2-s3";
+    case attn::GallopKernel::kSm90WsTwoPProfile: return "gallop-sm90-ws-p2-prof";
   }
   return "?";
 }
@@ -286,7 +287,7 @@ bool gallop_kernel_available(attn::GallopKernel kernel, c10::ScalarType dtype, i
 }
 
 at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
-                            double scale, attn::GallopKernel kernel) {
+                            double scale, attn::GallopKernel kernel, at::Tensor* profile) {
   check_inputs(q, k, v, k_lens);
   if (!q.is_cuda() || !gallop_kernel_available(kernel, q.scalar_type(), q.size(3)))
     throw std::invalid_argument(std::string("attention: ") + gallop_kernel_name(kernel) +
@@ -340,11 +341,19 @@ at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::
     p.split_o = partials.data_ptr<float>();
     p.split_lse = p.split_o + o_floats;
   }
+  // The profiling kernel adds to zeroed counters (attn::ProfileCounter).
+  at::Tensor counters;
+  if (kernel == attn::GallopKernel::kSm90WsTwoPProfile) {
+    counters = at::zeros({attn::kProfileCounters}, q.options().dtype(at::kLong));
+    p.profile = reinterpret_cast<unsigned long long*>(counters.data_ptr<int64_t>());  // NOLINT(runtime/int)
+  }
   C10_CUDA_CHECK(attn::launch_gallop_kernel(kernel, p, at::cuda::getCurrentCUDAStream()));
   C10_CUDA_KERNEL_LAUNCH_CHECK();
+  if (profile != nullptr) *profile = counters;
   return out;
 #else
   (void)scale;
+  (void)profile;
   throw std::invalid_argument("attention: this build has no CUDA kernels");
 #endif
 }

@@ -69,8 +69,10 @@ std::string gallop_kernel_names();
 // dtype (bf16/fp16) and head dim (64/128).
 bool gallop_kernel_available(attn::GallopKernel kernel, c10::ScalarType dtype, int64_t head_dim);
 // Runs exactly `kernel` (CUDA tensors, same contract as attention()); throws std::invalid_argument
-// when it is not available for these inputs.
+// when it is not available for these inputs. With `profile`, also returns the profiling kernel's
+// counters there (gallop-sm90-ws-p2-prof: int64 [attn::kProfileCounters] on the device, see
+// attn::ProfileCounter; undefined for every other kernel).
 at::Tensor attention_gallop(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& k_lens,
-                            double scale, attn::GallopKernel kernel);
+                            double scale, attn::GallopKernel kernel, at::Tensor* profile = nullptr);
 
 }  // namespace gallop::kernels

@@ -64,6 +64,7 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128, 0>();
       case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128, 0>();
       case Sm90Schedule::kWsTwoPCluster: break;  // head dim 128 only, below
+      case Sm90Schedule::kWsTwoPProfile: break;  // head dim 128 only, below
     }
   }
   if constexpr (D == 128) {
@@ -78,6 +79,8 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
         return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128, 0>();
       if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoPCluster)
         return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 144, 0>();
+      if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPProfile)
+        return fn.template run<T, D, Sm90Schedule::kWsTwoPProfile, 128, 0>();
     }
     if (v.stages == 3 && v.block_n == 128) {
       if (v.schedule == Sm90Schedule::kWsTwoP) return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128, 3>();
@@ -138,6 +141,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoPClusterSplit: return {Sm90Schedule::kWsTwoPCluster, 128};  // + the split plan
     case GallopKernel::kSm90WsTwoPStages3: return {Sm90Schedule::kWsTwoP, 128, 3};
     case GallopKernel::kSm90WsTwoPClusterStages3: return {Sm90Schedule::kWsTwoPCluster, 128, 3};
+    case GallopKernel::kSm90WsTwoPProfile: return {Sm90Schedule::kWsTwoPProfile, 128};
     default: return {tile.schedule, tile.block_n};
   }
 }

@@ -32,6 +32,7 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoPClusterSplit,  // kSm90WsTwoPCluster with the last wave's clusters split along the keys
   kSm90WsTwoPStages3,        // kSm90WsTwoP with three K/V stages (head dim 128; 64 has three already)
   kSm90WsTwoPClusterStages3,  // kSm90WsTwoPCluster with three K/V stages
+  kSm90WsTwoPProfile,  // kSm90WsTwoP with cycle counters around its waits (AttentionParams::profile)
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -46,7 +47,25 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90WsTwoP144Cluster,
                                                      GallopKernel::kSm90WsTwoPClusterSplit,
                                                      GallopKernel::kSm90WsTwoPStages3,
-                                                     GallopKernel::kSm90WsTwoPClusterStages3};
+                                                     GallopKernel::kSm90WsTwoPClusterStages3,
+                                                     GallopKernel::kSm90WsTwoPProfile};
+
+// What gallop-sm90-ws-p2-prof adds up in AttentionParams::profile: SM clock cycles summed over
+// warps (the math warps' counters over every math warp of every CTA; the producer's over the one
+// thread per CTA that issues the loads), except the two counts.
+enum ProfileCounter : int {
+  kProfMathWarps = 0,  // count: math warps
+  kProfMathCta,        // each math warp from kernel entry to its last store
+  kProfMathLoop,       // each math warp's key loop, from its wait for Q to its last P·V landing
+  kProfWaitK,          // in the loop, waiting for Q and K(j) to land (TMA)
+  kProfWaitV,          // ... for V(j) to land
+  kProfWaitS,          // ... for S(j) = Q·K(j)ᵀ (wgmma)
+  kProfWaitPV,         // ... for P(j)·V(j) (wgmma)
+  kProfBlocks,         // count: key blocks, summed over math warps
+  kProfProducerLoop,   // the producer's refill loop
+  kProfProducerWait,   // ... waiting for both CTAs' warps to release a stage
+  kProfileCounters,
+};
 
 struct AttentionParams {
   const void* q = nullptr;  // [B, Lq, H, D]
@@ -83,6 +102,9 @@ struct AttentionParams {
   int32_t split_cluster = 1;   // CTAs per cluster of the split plan (TailSplit::cluster)
   float* split_o = nullptr;    // [split_tiles * splits, block_m, D]: each chunk's normalized output
   float* split_lse = nullptr;  // [split_tiles * splits, block_m]: its log2-sum-exp (chunk_lse2)
+
+  // gallop-sm90-ws-p2-prof only: kProfileCounters zeroed counters the kernel adds to (atomically).
+  unsigned long long* profile = nullptr;  // NOLINT(runtime/int): atomicAdd's 64-bit type
 };
 
 }  // namespace gallop::kernels::attn

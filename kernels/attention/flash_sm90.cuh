@@ -243,7 +243,10 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong ||
                             kSchedule == Sm90Schedule::kWsPingpongTwoP;
   constexpr bool kCluster = sm90_cluster(kSchedule);
-  constexpr bool kTwoP = kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP || kCluster;
+  constexpr bool kProfile = kSchedule == Sm90Schedule::kWsTwoPProfile;  // ws-p2 + cycle counters
+  constexpr bool kTwoP =
+      kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP || kCluster || kProfile;
+  [[maybe_unused]] const uint32_t t_entry = kProfile ? ptx90::clock32() : 0;
   static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
   // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
@@ -313,6 +316,22 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     n_blocks = kc.end - kc.begin;
   }
   const int key_base = block0 * kBlockN;
+
+  // ws-p2-prof: cycles spent in each kind of wait (ProfileCounter), per thread; lane 0 of each math
+  // warp and the loader add theirs to params.p.profile at the end. No-ops in every other variant.
+  [[maybe_unused]] uint32_t prof_k = 0, prof_v = 0, prof_s = 0, prof_pv = 0;
+  auto timed = [&](uint32_t& acc, const auto& wait) {
+    if constexpr (kProfile) {
+      const uint32_t t0 = ptx90::clock32();
+      wait();
+      acc += ptx90::clock32() - t0;
+    } else {
+      wait();
+    }
+  };
+  auto add_profile = [&](ProfileCounter c, uint32_t value) {
+    if constexpr (kProfile) atomicAdd(p.profile + c, static_cast<unsigned long long>(value));  // NOLINT(runtime/int)
+  };
 
   // ---- loads (issued by `loader` only) ----
   // Every CTA expects the whole block on its own "full" barrier; in a cluster, half of the bytes come
@@ -396,12 +415,18 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       // complete on the "full" barriers regardless.
       ptx90::setmaxnreg_dec<kProducerRegs>();
       if (loader) {
+        [[maybe_unused]] const uint32_t t_loop = kProfile ? ptx90::clock32() : 0;
+        uint32_t prof_wait = 0;
         for (int j = kStages; j < n_blocks; ++j) {
           const int r = j - kStages;
-          ptx90::mbarrier_wait<kAbort>(empty_k(r % kStages), (r / kStages) & 1);
+          timed(prof_wait, [&] { ptx90::mbarrier_wait<kAbort>(empty_k(r % kStages), (r / kStages) & 1); });
           load_k(j);
-          ptx90::mbarrier_wait<kAbort>(empty_v(r % kStages), (r / kStages) & 1);
+          timed(prof_wait, [&] { ptx90::mbarrier_wait<kAbort>(empty_v(r % kStages), (r / kStages) & 1); });
           load_v(j);
+        }
+        if constexpr (kProfile) {
+          add_profile(kProfProducerLoop, ptx90::clock32() - t_loop);
+          add_profile(kProfProducerWait, prof_wait);
         }
         if constexpr (kCluster) {
           // The other CTA's math warps arrive on this CTA's "empty" barriers for every block, the
@@ -489,7 +514,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     if (consumer == 1 && n_blocks > 0) pass_turn(false);  // warpgroup 0 goes first
   }
 
-  ptx90::mbarrier_wait<kAbort>(full_q, 0);
+  [[maybe_unused]] const uint32_t t_loop = kProfile ? ptx90::clock32() : 0;
+  timed(prof_k, [&] { ptx90::mbarrier_wait<kAbort>(full_q, 0); });
 
   if constexpr (!kOverlap) {
     for (int j = 0; j < n_blocks; ++j) {
@@ -524,12 +550,12 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     // protocol (every schedule, 2 and 3 stages, 0 to 8 blocks) under random interleavings of the
     // warpgroups, the producer and TMA: no deadlock; with refill_k(0) missing it deadlocks as
     // the H100 did. Keep the model in step with any change to the loop.
-    ptx90::mbarrier_wait<kAbort>(full_k(0), 0);
+    timed(prof_k, [&] { ptx90::mbarrier_wait<kAbort>(full_k(0), 0); });
     __syncwarp();
     take_turn();
     issue_s(0);
     pass_turn(false);
-    ptx90::wgmma_wait<0>();
+    timed(prof_s, [&] { ptx90::wgmma_wait<0>(); });
     fence_array(s);
     release(empty_k(0));
     softmax_block<kBlockN>(s, st, last_partial && n_blocks == 1, key_base, kv_end, t, p.scale_log2, correction,
@@ -544,8 +570,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       const uint32_t phase = (j / kStages) & 1;
       const int prev = (j - 1) % kStages;
       const uint32_t prev_phase = ((j - 1) / kStages) & 1;
-      ptx90::mbarrier_wait<kAbort>(full_k(stage), phase);
-      ptx90::mbarrier_wait<kAbort>(full_v(prev), prev_phase);
+      timed(prof_k, [&] { ptx90::mbarrier_wait<kAbort>(full_k(stage), phase); });
+      timed(prof_v, [&] { ptx90::mbarrier_wait<kAbort>(full_v(prev), prev_phase); });
       __syncwarp();
       take_turn();
       issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
@@ -553,7 +579,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       pass_turn(false);
       refill_k(j - 1);
       if (j >= 2) refill_v(j - 2);
-      ptx90::wgmma_wait<1>();                           // S(j) has landed
+      timed(prof_s, [] { ptx90::wgmma_wait<1>(); });    // S(j) has landed
       fence_array(s);
       release(empty_k(stage));
       softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, key_base + j * kBlockN, kv_end, t, p.scale_log2,
@@ -567,7 +593,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       } else {
         keep_live(p_prev, block_sum[0] < 0.f, p.o);     // see keep_live
       }
-      ptx90::wgmma_wait<0>();                           // P(j-1)·V(j-1) has landed
+      timed(prof_pv, [] { ptx90::wgmma_wait<0>(); });   // P(j-1)·V(j-1) has landed
       fence_array(o);
       fence_array(p_prev);
       release(empty_v(prev));
@@ -591,7 +617,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       for (int j = 1; j < n_blocks; ++j) step(j, pf, pf);
     }
     const int last = (n_blocks - 1) % kStages;
-    ptx90::mbarrier_wait<kAbort>(full_v(last), ((n_blocks - 1) / kStages) & 1);
+    timed(prof_v, [&] { ptx90::mbarrier_wait<kAbort>(full_v(last), ((n_blocks - 1) / kStages) & 1); });
     __syncwarp();
     take_turn();
     if (last_in_pf2) {
@@ -600,10 +626,12 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       issue_pv(last, pf);
     }
     pass_turn(true);
-    ptx90::wgmma_wait<0>();
+    timed(prof_pv, [] { ptx90::wgmma_wait<0>(); });
     fence_array(o);
     release(empty_v(last));
   }
+
+  [[maybe_unused]] const uint32_t loop_cycles = kProfile ? ptx90::clock32() - t_loop : 0;
 
   // ---- epilogue: O / l straight to global memory ----
   if (chunk >= 0) {
@@ -637,6 +665,18 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
 #pragma unroll
       for (int i = 0; i < kHeadDim / 8; ++i)
         *reinterpret_cast<uint32_t*>(dst + 8 * i) = ptx::pack2<T>(o[4 * i + 2 * r] * inv, o[4 * i + 2 * r + 1] * inv);
+    }
+  }
+  if constexpr (kProfile) {
+    if (lane == 0) {
+      add_profile(kProfMathWarps, 1);
+      add_profile(kProfMathCta, ptx90::clock32() - t_entry);
+      add_profile(kProfMathLoop, loop_cycles);
+      add_profile(kProfWaitK, prof_k);
+      add_profile(kProfWaitV, prof_v);
+      add_profile(kProfWaitS, prof_s);
+      add_profile(kProfWaitPV, prof_pv);
+      add_profile(kProfBlocks, static_cast<uint32_t>(n_blocks));
     }
   }
 #endif  // GALLOP_SM90A_DEVICE

@@ -170,6 +170,14 @@ __device__ __forceinline__ void setmaxnreg_dec() {
 
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+// The SM's cycle counter (32 bits; differences of up to 2^32 cycles are exact modulo wrap). Volatile,
+// so it keeps its place among the other volatile asm (the waits it brackets).
+__device__ __forceinline__ uint32_t clock32() {
+  uint32_t c;
+  asm volatile("mov.u32 %0, %%clock;\n" : "=r"(c));
+  return c;
+}
+
 template <int N>
 __device__ __forceinline__ void wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");

@@ -80,6 +80,8 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             count 16 arrivals), and each producer waits for its CTA's last releases before it
 //             exits, so that no CTA leaves while the other can still arrive on its barriers.
 //             Not timed yet.
+//   ws-p2-prof  ws-p2 with cycle counters around every wait (kernel_profile.h), for the benchmark
+//             to say where the math warps' time goes; a diagnostic, never chosen by `auto`.
 //
 // Pipeline depth: the tile's `stages` below unless a variant names its own (the -s3 kernels: three
 // K/V stages at head dim 128, see the table's comment).
@@ -92,11 +94,12 @@ enum class Sm90Schedule : int {
   kWsTwoP = 5,
   kWsPingpongTwoP = 6,
   kWsTwoPCluster = 7,
+  kWsTwoPProfile = 8,
 };
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
   return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP ||
-         s == Sm90Schedule::kWsPingpongTwoP || s == Sm90Schedule::kWsTwoPCluster;
+         s == Sm90Schedule::kWsPingpongTwoP || s == Sm90Schedule::kWsTwoPCluster || s == Sm90Schedule::kWsTwoPProfile;
 }
 GALLOP_TILE_FN constexpr bool sm90_cluster(Sm90Schedule s) { return s == Sm90Schedule::kWsTwoPCluster; }
 // CTAs per cluster of the clustered schedule; the grid's first dimension is padded to a multiple.

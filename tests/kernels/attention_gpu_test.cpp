@@ -301,6 +301,8 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoPStages3, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPClusterStages3, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPClusterStages3, at::kHalf, 128},
+                      // ws-p2 with cycle counters (the profiling kernel): head dim 128 only.
+                      KernelCase{GallopKernel::kSm90WsTwoPProfile, at::kBFloat16, 128},
                       // ws-p2 with the last wave split along the keys: shapes smaller than one
                       // wave split every tile (up to 8 chunks, some empty under padding).
                       KernelCase{GallopKernel::kSm90WsTwoPSplit, at::kBFloat16, 128},
@@ -350,6 +352,50 @@ TEST(GallopAttentionSplit, WholeAndSplitTilesMatchTheReference) {
       check_shape(kc, s, 5000 + kc.head_dim);
     }
   }
+}
+#endif
+
+#if defined(GALLOP_HAVE_CUDA)
+// The profiling kernel is ws-p2 with cycle counters around its waits: the same bits out, and counters
+// that add up. 2 samples x 3 heads x 1000 query rows (8 tiles of 128) x 2000 keys, the second
+// sample's cut to 700: 16 and 6 key blocks of 128.
+TEST(GallopAttentionProfile, SameOutputAsWsP2AndCountersThatAddUp) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const GallopKernel kernel = GallopKernel::kSm90WsTwoPProfile;
+  if (!gallop_kernel_available(kernel, at::kBFloat16, 128) ||
+      !gallop_kernel_available(GallopKernel::kSm90WsTwoP, at::kBFloat16, 128))
+    GTEST_SKIP() << gallop_kernel_name(kernel) << " is not available on " << kt::device_description();
+  const auto q = kt::cuda_randn({2, 1000, 3, 128}, at::kBFloat16, 71);
+  const auto k = kt::cuda_randn({2, 2000, 3, 128}, at::kBFloat16, 72);
+  const auto v = kt::cuda_randn({2, 2000, 3, 128}, at::kBFloat16, 73);
+  const auto lens = at::tensor(std::vector<int64_t>{2000, 700}, at::TensorOptions().dtype(at::kLong));
+  at::Tensor counters;
+  const auto out = attention_gallop(q, k, v, lens, 0.088, kernel, &counters);
+  const auto plain = attention_gallop(q, k, v, lens, 0.088, GallopKernel::kSm90WsTwoP);
+  EXPECT_TRUE(at::equal(out, plain)) << "the counters changed the arithmetic";
+  ASSERT_TRUE(counters.defined());
+  ASSERT_EQ(counters.numel(), attn::kProfileCounters);
+  const auto c = counters.to(at::kCPU);
+  const int64_t* n = c.data_ptr<int64_t>();
+  const int64_t ctas = 2 * 3 * 8;
+  EXPECT_EQ(n[attn::kProfMathWarps], ctas * 8);
+  EXPECT_EQ(n[attn::kProfBlocks], 3 * 8 * 8 * (16 + 6));
+  EXPECT_GT(n[attn::kProfMathLoop], 0);
+  EXPECT_LE(n[attn::kProfMathLoop], n[attn::kProfMathCta]);
+  const int64_t waits = n[attn::kProfWaitK] + n[attn::kProfWaitV] + n[attn::kProfWaitS] + n[attn::kProfWaitPV];
+  EXPECT_LE(waits, n[attn::kProfMathLoop]);
+  for (auto counter : {attn::kProfWaitK, attn::kProfWaitV, attn::kProfWaitS, attn::kProfWaitPV})
+    EXPECT_GT(n[counter], 0) << "counter " << counter;
+  // Every CTA has more key blocks than stages, so its producer refills.
+  EXPECT_GT(n[attn::kProfProducerLoop], 0);
+  EXPECT_LE(n[attn::kProfProducerWait], n[attn::kProfProducerLoop]);
+  std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": waits for K " << n[attn::kProfWaitK] << ", V "
+            << n[attn::kProfWaitV] << ", S " << n[attn::kProfWaitS] << ", P*V " << n[attn::kProfWaitPV]
+            << " of a key loop of " << n[attn::kProfMathLoop] << " cycles (summed over math warps)\n";
+  // Every other kernel leaves the out-parameter undefined.
+  at::Tensor none;
+  (void)attention_gallop(q, k, v, lens, 0.088, GallopKernel::kSm90WsTwoP, &none);
+  EXPECT_FALSE(none.defined());
 }
 #endif
 

@@ -39,7 +39,7 @@ import sys
 
 SKIP = 77
 SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2",
-             "6": "ws-pingpong-p2", "7": "ws-p2-c2"}
+             "6": "ws-pingpong-p2", "7": "ws-p2-c2", "8": "ws-p2-prof"}
 
 
 def find_tool(name):

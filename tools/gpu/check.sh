@@ -26,9 +26,10 @@
 # GALLOP_CHECK_LIBRARIES (the library attention backends timed, default cudnn,flash),
 # GALLOP_CHECK_DIT (the attention backends the whole-DiT benchmark compares, default
 # auto,sdpa,cudnn,flash,gallop),
-# GALLOP_CHECK_SM90 (the Hopper variants timed, in this order; default ws-p2 ws-p2-c2 ws-p2-c2-s3
-# ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split: the fastest measured
-# (ws-p2) and eight untimed contenders, the most promising first; ws-p2-n144-c2 on request;
+# GALLOP_CHECK_SM90 (the Hopper variants timed, in this order; default ws-p2 ws-p2-c2 ws-p2-prof
+# ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split: the
+# fastest measured (ws-p2), ws-p2 with cycle counters (where its time goes) and eight untimed
+# contenders, the most promising first; ws-p2-n144-c2 on request;
 # serial, overlap, pingpong, ws, ws-pingpong, ws-n176 and ws-pingpong-n176 trailed ws-p2 on
 # 2026-11-26 and are timed only on request. A variant is skipped once starting it could leave less
 # than GALLOP_CHECK_DIT_RESERVE seconds (default 90) for the whole-DiT timings after the loop),
@@ -56,7 +57,7 @@ JOBS=${GALLOP_CHECK_JOBS:-$(nproc)}
 TEST_JOBS=${GALLOP_CHECK_TEST_JOBS:-8}
 LIBRARIES=${GALLOP_CHECK_LIBRARIES:-cudnn,flash}
 DIT_BACKENDS=${GALLOP_CHECK_DIT:-auto,sdpa,cudnn,flash,gallop}
-SM90_VARIANTS=${GALLOP_CHECK_SM90:-ws-p2 ws-p2-c2 ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split}
+SM90_VARIANTS=${GALLOP_CHECK_SM90:-ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split}
 SM80=${GALLOP_CHECK_SM80:-1}
 DIT_RESERVE=${GALLOP_CHECK_DIT_RESERVE:-90}
 PYTHON=${PYTHON:-$(command -v python3 || echo python3)}
@@ -193,7 +194,7 @@ if [ -x "$BENCH" ]; then
     # only these rows with it).
     variants=cudnn
     for schedule in $SM90_VARIANTS; do
-      [ "$schedule" = serial ] || variants="$variants,gallop-sm90-$schedule"
+      case $schedule in serial | *-prof) ;; *) variants="$variants,gallop-sm90-$schedule" ;; esac
     done
     run_step gallop-bench-variants 90 "$OUT/bench.log" "$BUILD/gallop" bench --model t2v-1.3b --no-vae --repeat 3 \
       --attention "$variants" --json "$TMP/dit_bench_variants.json"

@@ -161,6 +161,8 @@ def bench_table(bench):
                 row.update(watts=round(r["watts"]), gflop_per_joule=round(r.get("gflop_per_joule", 0.0)))
             if "clock_reasons_after" in r:
                 row["clock_reasons"] = r["clock_reasons_after"]
+            if "profile" in r:  # gallop-sm90-ws-p2-prof: where its math warps' key loop goes
+                row["profile"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r["profile"].items()}
             if r.get("shape") in cudnn:
                 row["vs_cudnn"] = round(r["tflops"] / cudnn[r["shape"]], 3)
         else:

@@ -8,6 +8,7 @@
 #include <c10/cuda/CUDAException.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <iterator>
@@ -79,6 +80,29 @@ bool backend_available(const std::string& backend, std::string* why, int* reside
   return true;
 }
 
+// Where gallop-sm90-ws-p2-prof's math warps spend their key loop (attn::ProfileCounter), as shares.
+nlohmann::json profile_json(const at::Tensor& counters) {
+  namespace attn = kernels::attn;
+  const auto c = counters.to(at::kCPU);
+  const int64_t* v = c.data_ptr<int64_t>();
+  const double loop = static_cast<double>(std::max<int64_t>(v[attn::kProfMathLoop], 1));
+  const double waits = static_cast<double>(v[attn::kProfWaitK] + v[attn::kProfWaitV] + v[attn::kProfWaitS] +
+                                           v[attn::kProfWaitPV]);
+  nlohmann::json j = {
+      {"math_warps", v[attn::kProfMathWarps]},
+      {"key_blocks", v[attn::kProfBlocks]},
+      {"loop_share_of_cta", loop / static_cast<double>(std::max<int64_t>(v[attn::kProfMathCta], 1))},
+      {"loop_cycles_per_block", loop / static_cast<double>(std::max<int64_t>(v[attn::kProfBlocks], 1))},
+      {"wait_k_share", v[attn::kProfWaitK] / loop},
+      {"wait_v_share", v[attn::kProfWaitV] / loop},
+      {"wait_s_share", v[attn::kProfWaitS] / loop},
+      {"wait_pv_share", v[attn::kProfWaitPV] / loop},
+      {"not_waiting_share", 1.0 - waits / loop},
+      {"producer_wait_share",
+       v[attn::kProfProducerWait] / static_cast<double>(std::max<int64_t>(v[attn::kProfProducerLoop], 1))}};
+  return j;
+}
+
 // Max error of `out` on a sample of rows against the fp32 reference, and the bound the GPU tests
 // use (2 x the error of ATen in bf16 + 2 half-ulps of bf16 x max|ref|).
 void verify(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& out, double scale,
@@ -141,6 +165,11 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
             row["watts"] = t.watts;
             row["joules_per_run"] = t.joules_per_run;
             row["gflop_per_joule"] = flops / t.joules_per_run / 1e9;
+          }
+          if (backend == kernels::gallop_kernel_name(GallopKernel::kSm90WsTwoPProfile)) {
+            at::Tensor counters;
+            kernels::attention_gallop(q, k, v, {}, scale, GallopKernel::kSm90WsTwoPProfile, &counters);
+            row["profile"] = profile_json(counters);
           }
         }
       } catch (const std::exception& e) {

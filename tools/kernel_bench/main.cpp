@@ -81,6 +81,23 @@ void print_table(const nlohmann::json& doc) {
                     r.value("error", std::string("?")).c_str());
     }
   }
+  bool profiled = false;
+  for (const auto& r : doc.value("attention", nlohmann::json::array())) {
+    if (!r.contains("profile")) continue;
+    if (!profiled)
+      std::printf("\nwhere the math warps' key loop goes (%s, cycle counters): share of the loop waiting for K, V, "
+                  "S = Q*K^T, P*V, not waiting; cycles per key block; the producer's share waiting for releases\n",
+                  r["backend"].get<std::string>().c_str());
+    profiled = true;
+    const auto& f = r["profile"];
+    std::printf("%-15s K %5.1f%%  V %5.1f%%  S %5.1f%%  PV %5.1f%%  busy %5.1f%%  %7.0f cycles/block  loop %5.1f%% of "
+                "CTA  producer waits %5.1f%%\n",
+                r["shape"].get<std::string>().c_str(), 100 * f["wait_k_share"].get<double>(),
+                100 * f["wait_v_share"].get<double>(), 100 * f["wait_s_share"].get<double>(),
+                100 * f["wait_pv_share"].get<double>(), 100 * f["not_waiting_share"].get<double>(),
+                f["loop_cycles_per_block"].get<double>(), 100 * f["loop_share_of_cta"].get<double>(),
+                100 * f["producer_wait_share"].get<double>());
+  }
   if (doc.contains("fused")) {
     std::printf("\nfused memory-bound kernels (L2 flushed; GB/s by bytes moved)\n");
     std::printf("%-28s %-48s %9s %8s %7s %9s %8s\n", "kernel", "types", "ms", "GB/s", "% peak", "ATen ms", "speedup");
