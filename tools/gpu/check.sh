@@ -143,7 +143,7 @@ if [ -x "$BUILD/tests/kernels_gpu_test" ]; then
   # Several test processes share the GPU; each holds its own CUDA context.
   # 60 s per test: the whole suite took 24 s on the H100; a deadlocked kernel traps after ~10 s.
   # 180 s in all: 171 entries took 68-70 s with 6 jobs on the H200 (2026-11-26); there are about
-  # 270 now (49 attention kernel cases x 5 tests, from 30).
+  # 275 now (50 attention kernel cases x 5 tests, from 30).
   run_step tests 180 "$OUT/tests.log" ctest --test-dir "$BUILD" -L gpu -j "$TEST_JOBS" --timeout 60 \
     --output-on-failure --no-tests=error --output-junit "$OUT/junit.xml"
 else
