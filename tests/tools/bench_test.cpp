@@ -77,11 +77,12 @@ TEST(BenchCommand, BreakdownCoversEveryStepOfTheForward) {
   EXPECT_EQ(b["steps"][b["steps"].size() - 1]["step"], "head");
   const double total = b["total_ms"];
   EXPECT_NEAR(sum, total, 1e-6 * total + 1e-9);
-  // The breakdown's pass is one more forward: within a wide factor of the timed ones (a loaded CI
-  // machine varies; a wrong unit, seconds for milliseconds, is off by 1000).
+  // The breakdown's pass is one more forward: within a wide factor of the timed ones. A loaded CI
+  // machine varies (the tiny model's timed forwards once took 270 ms against the breakdown's 12.8
+  // while other tests ran beside it); a wrong unit, seconds for milliseconds, is off by 1000.
   const double timed_ms = 1000.0 * row["seconds_per_forward"].get<double>();
-  EXPECT_GT(total, timed_ms / 10) << "timed forward " << timed_ms << " ms";
-  EXPECT_LT(total, timed_ms * 10) << "timed forward " << timed_ms << " ms";
+  EXPECT_GT(total, timed_ms / 100) << "timed forward " << timed_ms << " ms";
+  EXPECT_LT(total, timed_ms * 100) << "timed forward " << timed_ms << " ms";
 }
 
 TEST(BenchCommand, BadOptionsAreUsageErrors) {
