@@ -87,9 +87,11 @@ __global__ void __launch_bounds__(kMaxThreads, 1) layer_norm_modulate_kernel(con
               for (int e = 0; e < G; ++e) y[e] = __fmaf_rn(sc[e], __fmul_rn(rstd, __fsub_rn(v[e], mean)), sh[e]);
             } else {
 #pragma unroll
-              for (int e = 0; e < G; ++e) {
-                const float h = vec::round_through<Tin>(__fmul_rn(rstd, __fsub_rn(v[e], mean)));
-                y[e] = __fadd_rn(__fmul_rn(h, __fadd_rn(1.f, sc[e])), sh[e]);
+              for (int e = 0; e < G; e += 2) {
+                float h0 = __fmul_rn(rstd, __fsub_rn(v[e], mean)), h1 = __fmul_rn(rstd, __fsub_rn(v[e + 1], mean));
+                vec::round_through2<Tin>(h0, h1);  // one conversion for the two
+                y[e] = __fadd_rn(__fmul_rn(h0, __fadd_rn(1.f, sc[e])), sh[e]);
+                y[e + 1] = __fadd_rn(__fmul_rn(h1, __fadd_rn(1.f, sc[e + 1])), sh[e + 1]);
               }
             }
             vec::store_group<Tout, G>(out + g * G, y);

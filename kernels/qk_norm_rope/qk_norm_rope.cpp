@@ -13,6 +13,7 @@
 #include <c10/cuda/CUDAGuard.h>
 
 #include "kernels/qk_norm_rope/qk_norm_rope_cuda.h"
+#include "kernels/qk_norm_rope/rope_index.h"
 #endif
 
 namespace gallop::kernels {
@@ -152,7 +153,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
   const int64_t dim = q.size(2);
   if (options.backend != FusedBackend::Reference && q.is_cuda() && k.device() == q.device() &&
       float_kind(q.scalar_type()) && float_kind(options.out_dtype) && q.size(0) <= rope::kMaxBatch &&
-      dim % 8 == 0 && dim * q.element_size() <= 64 * 1024 && rows_ok(q) && rows_ok(k) &&
+      (dim / heads) % 8 == 0 && dim * q.element_size() <= 64 * 1024 && rows_ok(q) && rows_ok(k) &&
       q.size(0) * q.size(1) <= std::numeric_limits<int32_t>::max()) {
     const c10::cuda::CUDAGuard guard(q.device());
     const auto wq = weight_q.to(q.device(), at::kFloat).contiguous();
@@ -198,6 +199,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
         p.grid[b][1] = static_cast<int32_t>(all[b].height);
         p.grid[b][2] = static_cast<int32_t>(all[b].width);
       }
+      rope::set_rope_divisors(p);
       p.eps = static_cast<float>(options.eps);
       p.in_type = element_kind(q.scalar_type());
       p.out_type = element_kind(options.out_dtype);
@@ -213,7 +215,7 @@ std::pair<at::Tensor, at::Tensor> qk_norm_rope(const at::Tensor& q, const at::Te
 #endif
   if (options.backend == FusedBackend::Cuda)
     throw std::invalid_argument("qk_norm_rope: the CUDA kernel does not apply (needs CUDA q/k with 16-byte aligned "
-                                "rows, dim % 8 == 0, batch <= 16)");
+                                "rows, head_dim % 8 == 0, batch <= 16)");
   return qk_norm_rope_reference(q, k, weight_q, weight_k, freqs, grids, heads, options);
 }
 
@@ -250,6 +252,7 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, a
       p.dim = static_cast<int32_t>(dim);
       p.inv_dim = 1.f / static_cast<float>(dim);
       p.head_dim = static_cast<int32_t>(dim);
+      rope::set_rope_divisors(p);
       p.eps = static_cast<float>(eps);
       p.in_type = element_kind(x.scalar_type());
       p.out_type = element_kind(out_dtype);

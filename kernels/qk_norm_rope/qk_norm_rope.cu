@@ -15,7 +15,9 @@
 // float64 for every pair.
 // Tokens at or past frames·height·width of their sample (padding) pass through unrotated. Pair p of
 // a head takes its angle from the frame index for p < pairs_t, the row index for the next pairs_h
-// pairs and the column index for the rest (the table's [t | h | w] split).
+// pairs and the column index for the rest (the table's [t | h | w] split); rope_index.h computes the
+// slots (per row the three bases, per 16-byte group its first pair, by multiply-high divisions whose
+// constants the host sets), so the launch needs head_dim % 8 == 0.
 //
 // Two kernels with bit-identical results (QkNormRopeKernel): one CTA per (row, q-or-k), or one CTA
 // per row doing q and k together (positions, angles and the block reduction shared); each in both
@@ -32,6 +34,7 @@
 #include "kernels/common/rows.cuh"
 #include "kernels/common/vec.cuh"
 #include "kernels/qk_norm_rope/qk_norm_rope_cuda.h"
+#include "kernels/qk_norm_rope/rope_index.h"
 #include "kernels/qk_norm_rope/rope_rotate.h"
 
 namespace gallop::kernels::rope {
@@ -40,35 +43,7 @@ namespace {
 
 constexpr int kMaxThreads = 512;
 
-// Position of token `row` in its sample's (frames, height, width) grid; false for padding tokens.
-// 32-bit divisions (rows < 2^31 is a launch precondition): a 64-bit division is a subroutine call,
-// and values live across a call go to the stack (they did in the staged paired kernel).
-__device__ __forceinline__ bool token_position(const QkNormRopeParams& p, int64_t row, int (&pos)[3]) {
-  const uint32_t r = static_cast<uint32_t>(row), len = static_cast<uint32_t>(p.len);
-  const uint32_t b = r / len, l = r - b * len;
-  const uint32_t frames = p.grid[b][0], height = p.grid[b][1], width = p.grid[b][2];
-  pos[0] = pos[1] = pos[2] = 0;
-  if (static_cast<uint64_t>(l) >= static_cast<uint64_t>(frames) * height * width) return false;
-  const uint32_t plane = height * width;  // <= l < 2^31 here
-  const uint32_t f = l / plane, in_plane = l - f * plane;
-  const uint32_t i = in_plane / width;
-  pos[0] = static_cast<int>(f);
-  pos[1] = static_cast<int>(i);
-  pos[2] = static_cast<int>(in_plane - i * width);
-  return true;
-}
-
-// Index in the table of the (cos, sin) of the pair that starts at element `col` of a token row at
-// grid position pos (half = head_dim / 2, the table's row length).
-__device__ __forceinline__ int pair_slot(const QkNormRopeParams& p, int half, int col, const int (&pos)[3]) {
-  const int pair = (col % p.head_dim) / 2;
-  // Selects, not pos[axis]: a run-time index would put pos in local memory (it did in the staged
-  // kernels' row loop; rows_sass_test.py checks).
-  const int at = pair < p.pairs_t ? pos[0] : (pair < p.pairs_t + p.pairs_h ? pos[1] : pos[2]);
-  return at * half + pair;
-}
-
-__device__ __forceinline__ double2 angle_f64(const QkNormRopeParams& p, int slot) {
+__device__ __forceinline__ double2 angle_f64(const QkNormRopeParams& p, uint32_t slot) {
   return __ldg(reinterpret_cast<const double2*>(p.freqs) + slot);
 }
 
@@ -95,7 +70,8 @@ struct Pack16 {
 // The rotated pair (a, b) at table slot `slot` as the 16-bit Tout, packed: the fp32 bracket where it
 // decides (cs = the slot's fp32 (cos, sin)), float64 for the rest; the same bits either way.
 template <typename Tout>
-__device__ __forceinline__ uint32_t rotate_pair_word(const QkNormRopeParams& p, int slot, float2 cs, float a, float b) {
+__device__ __forceinline__ uint32_t rotate_pair_word(const QkNormRopeParams& p, uint32_t slot, float2 cs, float a,
+                                                     float b) {
   uint32_t w;
   if (!rotate_pair_bracketed(cs.x, cs.y, a, b, Pack16<Tout>{}, w)) {
     rotate_pair(angle_f64(p, slot), a, b);
@@ -134,7 +110,12 @@ __device__ __forceinline__ void normalize_group(const uint4& raw, float r, const
   vec::unpack<Tin>(raw, v);
   vec::load_floats<G>(weight + g * G, w);
 #pragma unroll
-  for (int e = 0; e < G; ++e) y[e] = __fmul_rn(vec::round_through<Tin>(__fmul_rn(v[e], r)), w[e]);
+  for (int e = 0; e < G; e += 2) {
+    float a = __fmul_rn(v[e], r), b = __fmul_rn(v[e + 1], r);
+    vec::round_through2<Tin>(a, b);
+    y[e] = __fmul_rn(a, w[e]);
+    y[e + 1] = __fmul_rn(b, w[e + 1]);
+  }
 }
 
 // One CTA per (row, q-or-k) (kStaged false), or a resident grid walking the rows through a
@@ -149,7 +130,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
   const Tin* x = static_cast<const Tin*>(p.x[which]);
   const float* weight = p.weight[which];
   const int groups = p.dim / G;
-  const int half = p.head_dim / 2;
+  const uint32_t half = static_cast<uint32_t>(p.head_dim) / 2;
   const float2* freqs_f32 = reinterpret_cast<const float2*>(p.freqs_f32);  // 16-bit outputs only
 
   rows::for_each_row<kStaged, Regs>(
@@ -161,13 +142,14 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
       [&](int64_t row, const Regs& regs) {
         const float mean_sq = __fmul_rn(vec::block_sum(sum_squares<Tin>(regs.g[0], groups), scratch), p.inv_dim);
         const float r = rsqrtf(__fadd_rn(mean_sq, p.eps));
-        int pos[3];
-        const bool rotate = token_position(p, row, pos);
+        RopeBases bases;
+        const bool rotate = rope_bases(p, static_cast<uint32_t>(row), half, bases);
         Tout* out = static_cast<Tout*>(p.out[which]) + row * p.out_row_stride[which];
 #pragma unroll
         for (int i = 0; i < kVecs; ++i) {
           const int g = threadIdx.x + i * blockDim.x;
           if (g < groups) {
+            const uint32_t pair0 = rope_pair_of_column(p, static_cast<uint32_t>(g * G));  // group's first pair
             float y[G];
             normalize_group<Tin>(regs.g[0][i], r, weight, g, y);
             if constexpr (kBracketable<Tout>) {
@@ -175,7 +157,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
                 uint32_t w[G / 2];
 #pragma unroll
                 for (int e = 0; e < G; e += 2) {
-                  const int slot = pair_slot(p, half, g * G + e, pos);
+                  const uint32_t slot = rope_slot(p, pair0 + e / 2, bases);
                   w[e / 2] = rotate_pair_word<Tout>(p, slot, __ldg(freqs_f32 + slot), y[e], y[e + 1]);
                 }
                 vec::store_words<Tout, G>(out + g * G, w);
@@ -184,7 +166,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1) qk_norm_rope_kernel(const __gr
             } else if (rotate) {
 #pragma unroll
               for (int e = 0; e < G; e += 2)
-                rotate_pair(angle_f64(p, pair_slot(p, half, g * G + e, pos)), y[e], y[e + 1]);
+                rotate_pair(angle_f64(p, rope_slot(p, pair0 + e / 2, bases)), y[e], y[e + 1]);
             }
             vec::store_group<Tout, G>(out + g * G, y);
           }
@@ -206,7 +188,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1)
   const Tin* xq = static_cast<const Tin*>(p.x[0]);
   const Tin* xk = static_cast<const Tin*>(p.x[1]);
   const int groups = p.dim / G;
-  const int half = p.head_dim / 2;
+  const uint32_t half = static_cast<uint32_t>(p.head_dim) / 2;
   const float2* freqs_f32 = reinterpret_cast<const float2*>(p.freqs_f32);  // 16-bit outputs only
 
   rows::for_each_row<kStaged, Regs>(
@@ -224,14 +206,15 @@ __global__ void __launch_bounds__(kMaxThreads, 1)
             vec::block_sum2(sum_squares<Tin>(regs.g[0], groups), sum_squares<Tin>(regs.g[1], groups), scratch);
         const float rq = rsqrtf(__fadd_rn(__fmul_rn(total.x, p.inv_dim), p.eps));
         const float rk = rsqrtf(__fadd_rn(__fmul_rn(total.y, p.inv_dim), p.eps));
-        int pos[3];
-        const bool rotate = token_position(p, row, pos);
+        RopeBases bases;
+        const bool rotate = rope_bases(p, static_cast<uint32_t>(row), half, bases);
         Tout* oq = static_cast<Tout*>(p.out[0]) + row * p.out_row_stride[0];
         Tout* ok = static_cast<Tout*>(p.out[1]) + row * p.out_row_stride[1];
 #pragma unroll
         for (int i = 0; i < kVecs; ++i) {
           const int g = threadIdx.x + i * blockDim.x;
           if (g < groups) {
+            const uint32_t pair0 = rope_pair_of_column(p, static_cast<uint32_t>(g * G));  // group's first pair
             float yq[G], yk[G];
             normalize_group<Tin>(regs.g[0][i], rq, p.weight[0], g, yq);
             normalize_group<Tin>(regs.g[1][i], rk, p.weight[1], g, yk);
@@ -240,7 +223,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1)
                 uint32_t wq[G / 2], wk[G / 2];
 #pragma unroll
                 for (int e = 0; e < G; e += 2) {
-                  const int slot = pair_slot(p, half, g * G + e, pos);
+                  const uint32_t slot = rope_slot(p, pair0 + e / 2, bases);
                   const float2 cs = __ldg(freqs_f32 + slot);  // one read for q and k
                   // One float64 fallback for both pairs when either is undecided (fewer branches;
                   // a decided pair gets the same bits again).
@@ -262,7 +245,7 @@ __global__ void __launch_bounds__(kMaxThreads, 1)
             } else if (rotate) {
 #pragma unroll
               for (int e = 0; e < G; e += 2) {
-                const double2 cs = angle_f64(p, pair_slot(p, half, g * G + e, pos));  // one read for q and k
+                const double2 cs = angle_f64(p, rope_slot(p, pair0 + e / 2, bases));  // one read for q and k
                 rotate_pair(cs, yq[e], yq[e + 1]);
                 rotate_pair(cs, yk[e], yk[e + 1]);
               }

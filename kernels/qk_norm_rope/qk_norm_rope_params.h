@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "kernels/common/element_type.h"
+#include "kernels/common/fast_div.h"
 #include "kernels/common/fused_backend.h"
 
 namespace gallop::kernels::rope {
@@ -38,6 +39,10 @@ struct QkNormRopeParams {
   int32_t pairs_t = 0;  // complex pairs of each head on the frame axis: [0, pairs_t)
   int32_t pairs_h = 0;  // on the height axis: [pairs_t, pairs_t + pairs_h); the rest on width
   int32_t grid[kMaxBatch][3] = {};  // (frames, height, width) per batch sample
+  // Divisors of a token's position (rope_index.h; set_rope_divisors fills them from len, head_dim
+  // and grid): len, head_dim, and per sample height * width and width.
+  FastDivU32 len_div, head_dim_div;
+  FastDivU32 plane_div[kMaxBatch], width_div[kMaxBatch];
   float eps = 1e-6f;
   ElementKind in_type = ElementKind::kBFloat16;
   ElementKind out_type = ElementKind::kBFloat16;
