@@ -101,17 +101,20 @@ void check_slots(int64_t heads, int32_t head_dim, int64_t len, const std::vector
   for (const int64_t row : sample_rows) {
     rope::RopeBases bases;
     const bool rotate = rope::rope_bases(p, static_cast<uint32_t>(row), half, bases);
-    // The kernel's walk: per 16-byte group of 8 elements, the group's first pair, then 4 pairs on.
-    for (int64_t col0 = 0; col0 < p.dim; col0 += 8) {
-      const uint32_t pair0 = rope::rope_pair_of_column(p, static_cast<uint32_t>(col0));
-      for (int e = 0; e < 8; e += 2) {
-        bool want_rotated = false;
-        const uint32_t want = plain_slot(p, grids, row, col0 + e, want_rotated);
-        ASSERT_EQ(rotate, want_rotated) << "row " << row;
-        if (!rotate) continue;
-        const uint32_t got = rope::rope_slot(p, pair0 + e / 2, bases);
-        ASSERT_EQ(got, want) << "row " << row << " col " << col0 + e;
-        ++checked;
+    // The kernel's walk: per 16-byte group (8 elements of a 16-bit input, 4 of fp32), the group's
+    // first pair, then the group's other pairs from it.
+    for (const int group : {8, 4}) {
+      for (int64_t col0 = 0; col0 < p.dim; col0 += group) {
+        const uint32_t pair0 = rope::rope_pair_of_column(p, static_cast<uint32_t>(col0));
+        for (int e = 0; e < group; e += 2) {
+          bool want_rotated = false;
+          const uint32_t want = plain_slot(p, grids, row, col0 + e, want_rotated);
+          ASSERT_EQ(rotate, want_rotated) << "row " << row;
+          if (!rotate) continue;
+          const uint32_t got = rope::rope_slot(p, pair0 + e / 2, bases);
+          ASSERT_EQ(got, want) << "row " << row << " col " << col0 + e << " group " << group;
+          ++checked;
+        }
       }
     }
   }
