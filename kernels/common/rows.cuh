@@ -15,6 +15,10 @@
 //            flight per CTA from fewer registers in all, so more CTAs, rows and bytes in flight per
 //            SM. Its per-thread partial sums cover other groups than per-row's, so the reductions
 //            (and, rarely, the last bit of a result) differ from the other two schedules.
+//   warp     narrow taken to one warp per row where 8 groups per lane cover the row (256 groups: a
+//            2048-wide bf16 row), else narrow's shape. The row's reduction is the warp's shuffles
+//            alone (vec::block_sum skips its shared-memory stage and barriers for a one-warp CTA), and
+//            a lane's fixed per-row work (position, reduction, addresses) spreads over up to 8 groups.
 // A thread copies, waits for and reads back only its own groups, so the ring needs no barrier:
 // cp.async.wait_group makes a thread's own copies visible to it, and a stage is refilled only after
 // the same thread has read it (program order).
@@ -37,9 +41,15 @@ constexpr int kNarrowThreads = 128;  // the narrow schedule's CTA size where 8 g
 
 // Host and device: 16-byte groups per thread (1, 2, 4 or 8; 0 when a row of `groups` groups does not
 // fit 8 x max_threads). Per-row and staged: the fewest that keep a CTA within max_threads; narrow:
-// the fewest that keep it within kNarrowThreads, else 8.
+// the fewest that keep it within kNarrowThreads, else 8; warp: the fewest that keep it within one
+// warp, else narrow's.
 __host__ __device__ inline int groups_per_thread(int groups, RowSchedule schedule, int max_threads) {
-  const int cap = schedule == RowSchedule::kNarrow ? kNarrowThreads : max_threads;
+  if (schedule == RowSchedule::kWarp && groups <= 8 * 32) {
+    for (int vecs = 1; vecs < 8; vecs *= 2)
+      if (groups <= vecs * 32) return vecs;
+    return 8;
+  }
+  const int cap = schedule == RowSchedule::kNarrow || schedule == RowSchedule::kWarp ? kNarrowThreads : max_threads;
   for (int vecs = 1; vecs <= 8; vecs *= 2)
     if (groups <= vecs * cap) return vecs;
   return groups <= 8 * max_threads ? 8 : 0;

@@ -170,6 +170,10 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   const int warp = threadIdx.x / 32;
   const int warps = blockDim.x / 32;
   v = warp_sum(v);
+  // One warp: the second round below would add zeros from the other lanes to the total, which
+  // changes nothing but the sign of a zero (-0 + 0 = +0); + 0.f does exactly that without shared
+  // memory or barriers, so the result is the same bits either way.
+  if (warps == 1) return v + 0.f;
   __syncthreads();  // a previous call's readers are done with scratch
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
@@ -185,6 +189,7 @@ __device__ __forceinline__ float2 block_sum2(float a, float b, float2* scratch) 
   const int warps = blockDim.x / 32;
   a = warp_sum(a);
   b = warp_sum(b);
+  if (warps == 1) return make_float2(a + 0.f, b + 0.f);  // as in block_sum
   __syncthreads();  // a previous call's readers are done with scratch
   if (lane == 0) scratch[warp] = make_float2(a, b);
   __syncthreads();

@@ -289,12 +289,16 @@ cudaError_t launch_schedule(Staged staged, PerRow per_row, const QkNormRopeParam
 template <typename Tin, typename Tout>
 cudaError_t launch_typed(const QkNormRopeParams& p, cudaStream_t stream) {
   // The paired kernel holds twice the row per thread: at most 4 groups per thread (rows wider than
-  // 4 x kMaxThreads groups, dim > 16384 in bf16, take the per-tensor kernel).
+  // 4 x kMaxThreads groups, dim > 16384 in bf16, take the per-tensor kernel), 8 in the warp schedule.
   const int groups = p.dim / vec::kGroup<Tin>;
   const int vecs = rows::groups_per_thread(groups, p.schedule, kMaxThreads);
 #define GALLOP_QK_LAUNCH(KERNEL, ROWS, VECS, GRID_Y) \
   launch_schedule<ROWS>(KERNEL<Tin, Tout, VECS, true>, KERNEL<Tin, Tout, VECS, false>, p, groups, VECS, GRID_Y, stream)
   if (p.kernel == QkNormRopeKernel::kPaired && p.tensors == 2 && groups <= 4 * kMaxThreads) {
+    // The warp schedule's 8 groups per lane (rows of 129-256 groups, e.g. Wan 1.3B's 1536-wide bf16
+    // rows): its own instance, one CTA per row only (a staged ring of 8-group rows is not launched).
+    if (p.schedule == RowSchedule::kWarp && vecs == 8 && groups <= 8 * 32)
+      return launch_rows<2>(qk_norm_rope_paired_kernel<Tin, Tout, 8, false>, false, p, groups, 8, 1, stream);
     switch (vecs) {
       case 1: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 1, 1);
       case 2: return GALLOP_QK_LAUNCH(qk_norm_rope_paired_kernel, 2, 2, 1);

@@ -74,7 +74,11 @@ TEST(LayerNormModulateGpu, MatchesTheOfficialOpOrder) {
       // order: the same tolerance as the per-row kernel.
       kt::poison_cuda_allocator(x.numel() * 4);
       const auto narrow = layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda);
-      for (const auto& [label, out] : {std::pair{"per-row", got}, std::pair{"narrow", narrow}}) {
+      // The warp schedule (one warp per row up to 256 groups) sums in yet another order.
+      kt::poison_cuda_allocator(x.numel() * 4);
+      const auto warp = layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Cuda, RowSchedule::kWarp);
+      for (const auto& [label, out] :
+           {std::pair{"per-row", got}, std::pair{"narrow", narrow}, std::pair{"warp", warp}}) {
         SCOPED_TRACE(label);
         EXPECT_TRUE(WithinBaselineError(out.to(at::kDouble), aten.to(at::kDouble), exact, 2.0, atol));
         if (xt != at::kFloat) {
@@ -88,7 +92,7 @@ TEST(LayerNormModulateGpu, MatchesTheOfficialOpOrder) {
 
 // layer_norm_affine (the block's norm3) through the same kernel: the tolerance rule above against
 // float64 and ATen's nn.LayerNorm path, fp32 x (the residual stream) and bf16 x, fp32 and bf16
-// outputs, per-row and narrow schedules; the staged schedule gives the per-row bits.
+// outputs, per-row, narrow and warp schedules; the staged schedule gives the per-row bits.
 TEST(LayerNormAffineGpu, MatchesAtenLayerNorm) {
   GALLOP_SKIP_IF_NO_CUDA();
   const std::vector<std::vector<int64_t>> shapes = {{1, 32760, 1536}, {2, 33, 5120}, {1, 7, 72}};
@@ -108,7 +112,7 @@ TEST(LayerNormAffineGpu, MatchesAtenLayerNorm) {
                          b.to(at::kDouble);
       const double atol = 2.0 * kt::half_ulp(ot) * exact.abs().max().item<double>();
       at::Tensor per_row;
-      for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kStaged}) {
+      for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kWarp, RowSchedule::kStaged}) {
         SCOPED_TRACE("schedule=" + std::to_string(static_cast<int>(schedule)));
         kt::poison_cuda_allocator(x.numel() * 4);
         const auto got = layer_norm_affine(x, w, b, 1e-6, ot, FusedBackend::Cuda, schedule);

@@ -105,15 +105,17 @@ void check_official_op_order(at::ScalarType out, uint64_t seed) {
         EXPECT_TRUE(at::equal(sq, gq)) << "staged schedule, q, paired=" << paired;
         EXPECT_TRUE(at::equal(sk, gk)) << "staged schedule, k, paired=" << paired;
       }
-      // The narrow schedule (more groups per thread, smaller CTAs) sums in another order: it meets
-      // the same tolerance as the per-row kernel below.
-      opts.row_schedule = RowSchedule::kNarrow;
+      // The narrow and warp schedules (more groups per thread, smaller CTAs) sum in other orders:
+      // they meet the same tolerance as the per-row kernel below.
       std::vector<std::pair<std::string, std::pair<at::Tensor, at::Tensor>>> results = {{"per-row", {gq, gk}}};
-      for (bool paired : {false, true}) {
-        opts.paired_kernel = paired;
-        kt::poison_cuda_allocator(2 * q.numel() * 4);
-        auto [nq, nk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
-        results.push_back({paired ? "narrow, paired" : "narrow", {nq, nk}});
+      for (auto [schedule, name] : {std::pair{RowSchedule::kNarrow, "narrow"}, std::pair{RowSchedule::kWarp, "warp"}}) {
+        opts.row_schedule = schedule;
+        for (bool paired : {false, true}) {
+          opts.paired_kernel = paired;
+          kt::poison_cuda_allocator(2 * q.numel() * 4);
+          auto [nq, nk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
+          results.push_back({std::string(name) + (paired ? ", paired" : ""), {nq, nk}});
+        }
       }
       if (out != at::kFloat) {
         // The bracketed fp32 rotation against float64 for every pair: same bits.
@@ -121,7 +123,9 @@ void check_official_op_order(at::ScalarType out, uint64_t seed) {
                                                                                 {true, RowSchedule::kPerRow},
                                                                                 {true, RowSchedule::kStaged},
                                                                                 {false, RowSchedule::kNarrow},
-                                                                                {true, RowSchedule::kNarrow}}) {
+                                                                                {true, RowSchedule::kNarrow},
+                                                                                {false, RowSchedule::kWarp},
+                                                                                {true, RowSchedule::kWarp}}) {
           opts.paired_kernel = paired;
           opts.row_schedule = schedule;
           auto [hq, hk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
@@ -193,7 +197,7 @@ TEST(RmsNormGpu, MatchesTheOfficialOpOrder) {
         }();
         const auto aten = rms_norm_reference(x, w, 1e-6, out);
         const double atol = 2.0 * kt::half_ulp(out) * exact.abs().max().item<double>();
-        for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kStaged}) {
+        for (auto schedule : {RowSchedule::kPerRow, RowSchedule::kNarrow, RowSchedule::kWarp, RowSchedule::kStaged}) {
           SCOPED_TRACE("schedule=" + std::to_string(static_cast<int>(schedule)));
           kt::poison_cuda_allocator(x.numel() * 4);
           const auto got = rms_norm(x, w, 1e-6, out, FusedBackend::Cuda, schedule);

@@ -96,7 +96,8 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
         add_rows(rows, "layer_norm_modulate", std::string(name) + " " + shape, bytes,
                  {{"", run(RowSchedule::kPerRow)},
                   {"-staged", run(RowSchedule::kStaged)},
-                  {"-narrow", run(RowSchedule::kNarrow)}},
+                  {"-narrow", run(RowSchedule::kNarrow)},
+                  {"-warp", run(RowSchedule::kWarp)}},
                  [&, ot = ot] { kernels::layer_norm_modulate(x, shift, scale, 1e-6, ot, FusedBackend::Reference); },
                  opt, peak_gbps);
       }
@@ -126,7 +127,9 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
         return [&, s] { kernels::rms_norm(x, w, 1e-6, at::kBFloat16, FusedBackend::Cuda, s); };
       };
       add_rows(rows, "rms_norm", "x bf16 -> bf16, " + shape, n * (2 + 2),
-               {{"", run(RowSchedule::kPerRow)}, {"-narrow", run(RowSchedule::kNarrow)}},
+               {{"", run(RowSchedule::kPerRow)},
+                {"-narrow", run(RowSchedule::kNarrow)},
+                {"-warp", run(RowSchedule::kWarp)}},
                [&] { kernels::rms_norm(x, w, 1e-6, at::kBFloat16, FusedBackend::Reference); }, opt, peak_gbps);
     }
     {  // q/k RMSNorm + RoPE, bf16 in and out.
@@ -152,6 +155,7 @@ nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps) {
                 {"-paired", run(true, RowSchedule::kPerRow)},
                 {"-narrow", run(false, RowSchedule::kNarrow)},
                 {"-paired-narrow", run(true, RowSchedule::kNarrow)},
+                {"-paired-warp", run(true, RowSchedule::kWarp)},
                 {"-paired-staged", run(true, RowSchedule::kStaged)}},
                [&] { kernels::qk_norm_rope(q, k, w, w, freqs, grid, z.heads, aten); }, opt, peak_gbps);
     }
