@@ -38,26 +38,6 @@ __device__ __forceinline__ float round_through(float v) {
   return to_float<T>(from_float<T>(v));
 }
 
-// round_through of two values with one conversion instruction for both (cvt.rn.bf16x2.f32 /
-// cvt.rn.f16x2.f32, F2FP in the SASS), where two scalar roundings issue two: the conversion unit
-// takes 16 per clock per SM against 128 fp32 operations. The same bits as round_through on each.
-template <typename T>
-__device__ __forceinline__ void round_through2(float& a, float& b) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    // Widened by bit moves (a bf16 is the top half of its fp32): one shift or mask each, where
-    // __low2float / __high2float first extract the half (PRMT) and then shift.
-    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-    uint32_t w;
-    memcpy(&w, &h, sizeof(w));
-    a = __uint_as_float(w << 16);
-    b = __uint_as_float(w & 0xFFFF0000u);
-  } else if constexpr (std::is_same_v<T, __half>) {
-    const __half2 h = __floats2half2_rn(a, b);
-    a = __low2float(h);
-    b = __high2float(h);
-  }
-}
-
 // One group as it sits in memory (one 16-byte read-only access; p must be 16-byte aligned). Kernels
 // that keep a row in registers hold it this way: a 16-bit row then takes half the registers that
 // its fp32 values would, and widening to fp32 (unpack) is exact, so it can be repeated at each use.
@@ -114,17 +94,40 @@ __device__ __forceinline__ void load_floats(const float* p, float (&out)[N]) {
 }
 
 // Two values rounded to T (nearest even) and packed into one 32-bit word, a in the low half (the
-// lower address); for T = float, only a, as its bits.
+// lower address), with one conversion for both; for T = float, only a, as its bits.
 template <typename T>
 __device__ __forceinline__ uint32_t pack_word(float a, float b) {
+  uint32_t w;
   if constexpr (std::is_same_v<T, float>) {
-    return __float_as_uint(a);
+    w = __float_as_uint(a);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    memcpy(&w, &h, sizeof(w));
   } else {
-    const uint32_t lo = std::is_same_v<T, __nv_bfloat16> ? __bfloat16_as_ushort(__float2bfloat16_rn(a))
-                                                         : __half_as_ushort(__float2half_rn(a));
-    const uint32_t hi = std::is_same_v<T, __nv_bfloat16> ? __bfloat16_as_ushort(__float2bfloat16_rn(b))
-                                                         : __half_as_ushort(__float2half_rn(b));
-    return lo | (hi << 16);
+    const __half2 h = __floats2half2_rn(a, b);
+    memcpy(&w, &h, sizeof(w));
+  }
+  return w;
+}
+
+// round_through of two values with one conversion instruction for both (pack_word: cvt.rn.bf16x2.f32
+// / cvt.rn.f16x2.f32, F2FP in the SASS), where two scalar roundings issue two: the conversion unit
+// takes 16 per clock per SM against 128 fp32 operations. The same bits as round_through on each.
+template <typename T>
+__device__ __forceinline__ void round_through2(float& a, float& b) {
+  if constexpr (!std::is_same_v<T, float>) {
+    const uint32_t w = pack_word<T>(a, b);
+    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+      // A bf16 is the top half of its fp32: one shift or mask each, where __low2float and
+      // __high2float first extract the half (PRMT) and then shift.
+      a = __uint_as_float(w << 16);
+      b = __uint_as_float(w & 0xFFFF0000u);
+    } else {
+      __half2 h;
+      memcpy(&h, &w, sizeof(w));
+      a = __low2float(h);
+      b = __high2float(h);
+    }
   }
 }
 

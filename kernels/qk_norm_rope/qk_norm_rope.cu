@@ -28,7 +28,6 @@
 // Build: ARCHS 80 90a.
 #include <cuda_runtime.h>
 
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/common/rows.cuh"
@@ -51,20 +50,10 @@ __device__ __forceinline__ double2 angle_f64(const QkNormRopeParams& p, uint32_t
 // (the official complex128 multiply), then to fp32.
 __device__ __forceinline__ void rotate_pair(double2 cs, float& a, float& b) { rotate_pair_f64(cs.x, cs.y, a, b); }
 
-// Two fp32 values rounded to the 16-bit T (nearest even) in one conversion, x in the low half.
+// vec::pack_word as the functor that rope_rotate.h's bracket takes (16-bit T only).
 template <typename T>
 struct Pack16 {
-  __device__ __forceinline__ uint32_t operator()(float x, float y) const {
-    uint32_t w;
-    if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-      const __nv_bfloat162 h = __floats2bfloat162_rn(x, y);
-      memcpy(&w, &h, sizeof(w));
-    } else {
-      const __half2 h = __floats2half2_rn(x, y);
-      memcpy(&w, &h, sizeof(w));
-    }
-    return w;
-  }
+  __device__ __forceinline__ uint32_t operator()(float x, float y) const { return vec::pack_word<T>(x, y); }
 };
 
 // The rotated pair (a, b) at table slot `slot` as the 16-bit Tout, packed: the fp32 bracket where it
