@@ -76,13 +76,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
   switch (kernel) {
     case attn::GallopKernel::kSm80: return "gallop-sm80";
     case attn::GallopKernel::kSm90: return "gallop-sm90";
-    case attn::GallopKernel::kSm90Overlap: return "gallop-sm90-overlap";
     case attn::GallopKernel::kSm90Serial: return "gallop-sm90-serial";
-    case attn::GallopKernel::kSm90Pingpong: return "gallop-sm90-pingpong";
-    case attn::GallopKernel::kSm90Ws: return "gallop-sm90-ws";
-    case attn::GallopKernel::kSm90WsPingpong: return "gallop-sm90-ws-pingpong";
-    case attn::GallopKernel::kSm90Ws176: return "gallop-sm90-ws-n176";
-    case attn::GallopKernel::kSm90WsPingpong176: return "gallop-sm90-ws-pingpong-n176";
     case attn::GallopKernel::kSm90WsTwoP: return "gallop-sm90-ws-p2";
     case attn::GallopKernel::kSm90WsPingpongTwoP: return "gallop-sm90-ws-pingpong-p2";
     case attn::GallopKernel::kSm90WsTwoPSplit: return "gallop-sm90-ws-p2-split";

@@ -42,7 +42,7 @@ struct AttentionOptions {
 };
 
 // Parses a backend name (parse_attention_backend) or one of gallop's kernel names
-// ("gallop-sm80", "gallop-sm90-ws", ...: gallop_kernel_name); throws std::invalid_argument.
+// ("gallop-sm80", "gallop-sm90-ws-p2", ...: gallop_kernel_name); throws std::invalid_argument.
 AttentionOptions parse_attention_options(const std::string& name);
 // The name parse_attention_options reads back.
 std::string attention_options_name(const AttentionOptions& options);
@@ -56,7 +56,7 @@ at::Tensor attention_reference(const at::Tensor& q, const at::Tensor& k, const a
                                const at::Tensor& k_lens, double scale);
 
 // What attention() runs for these inputs and options, after `Auto` is resolved and fallbacks are
-// applied: "reference", "sdpa", "cudnn", "flash", "gallop-sm80", "gallop-sm90-overlap", ...
+// applied: "reference", "sdpa", "cudnn", "flash", "gallop-sm80", "gallop-sm90-ws-p2", ...
 // (a fallback that is only discovered when cuDNN or flash rejects the call shows as that backend).
 std::string attention_implementation(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                      const at::Tensor& k_lens = {}, const AttentionOptions& options = {});

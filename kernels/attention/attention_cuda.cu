@@ -57,10 +57,6 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
   if (v.block_n == 128 && v.stages == 0) {
     switch (v.schedule) {
       case Sm90Schedule::kSerial: return fn.template run<T, D, Sm90Schedule::kSerial, 128, 0>();
-      case Sm90Schedule::kOverlap: return fn.template run<T, D, Sm90Schedule::kOverlap, 128, 0>();
-      case Sm90Schedule::kPingpong: return fn.template run<T, D, Sm90Schedule::kPingpong, 128, 0>();
-      case Sm90Schedule::kWs: return fn.template run<T, D, Sm90Schedule::kWs, 128, 0>();
-      case Sm90Schedule::kWsPingpong: return fn.template run<T, D, Sm90Schedule::kWsPingpong, 128, 0>();
       case Sm90Schedule::kWsTwoP: return fn.template run<T, D, Sm90Schedule::kWsTwoP, 128, 0>();
       case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128, 0>();
       case Sm90Schedule::kWsTwoPCluster: break;  // head dim 128 only, below
@@ -69,10 +65,6 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
   }
   if constexpr (D == 128) {
     if (v.stages == 0) {
-      if (v.block_n == 176) {
-        if (v.schedule == Sm90Schedule::kWs) return fn.template run<T, D, Sm90Schedule::kWs, 176, 0>();
-        if (v.schedule == Sm90Schedule::kWsPingpong) return fn.template run<T, D, Sm90Schedule::kWsPingpong, 176, 0>();
-      }
       if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoP)
         return fn.template run<T, D, Sm90Schedule::kWsTwoP, 144, 0>();
       if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPCluster)
@@ -125,12 +117,6 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
   const Sm90Tile& tile = head_dim == 64 ? kSm90Tile64 : kSm90Tile128;
   switch (kernel) {
     case GallopKernel::kSm90Serial: return {Sm90Schedule::kSerial, 128};
-    case GallopKernel::kSm90Overlap: return {Sm90Schedule::kOverlap, 128};
-    case GallopKernel::kSm90Pingpong: return {Sm90Schedule::kPingpong, 128};
-    case GallopKernel::kSm90Ws: return {Sm90Schedule::kWs, 128};
-    case GallopKernel::kSm90WsPingpong: return {Sm90Schedule::kWsPingpong, 128};
-    case GallopKernel::kSm90Ws176: return {Sm90Schedule::kWs, 176};
-    case GallopKernel::kSm90WsPingpong176: return {Sm90Schedule::kWsPingpong, 176};
     case GallopKernel::kSm90WsTwoP: return {Sm90Schedule::kWsTwoP, 128};
     case GallopKernel::kSm90WsPingpongTwoP: return {Sm90Schedule::kWsPingpongTwoP, 128};
     case GallopKernel::kSm90WsTwoPSplit: return {Sm90Schedule::kWsTwoP, 128};  // + the split plan

@@ -15,15 +15,11 @@ enum class ElementType : int32_t { kBf16 = 0, kFp16 = 1 };
 enum class GallopKernel : int32_t {
   kSm80,         // mma.sync, FlashAttention-2 schedule (Ampere, Ada, Hopper)
   kSm90,         // Hopper wgmma/TMA kernel, the variant tile_config.h chooses
-  kSm90Overlap,  // Hopper, softmax overlapped with P·V (intra-warpgroup overlap)
   kSm90Serial,   // Hopper, S -> softmax -> P·V in order
-  kSm90Pingpong, // Hopper, overlap + the two warpgroups take turns on the tensor cores
-  kSm90Ws,       // Hopper, overlap with a producer warpgroup (warp specialization, setmaxnreg)
-  kSm90WsPingpong,  // Hopper, ping-pong with a producer warpgroup
-  kSm90Ws176,       // kSm90Ws with 176-key blocks (head dim 128 only)
-  kSm90WsPingpong176,  // kSm90WsPingpong with 176-key blocks (head dim 128 only)
-  kSm90WsTwoP,      // kSm90Ws with two P buffers: P(j) is converted while P(j-1)·V(j-1) runs
-  kSm90WsPingpongTwoP,  // kSm90WsPingpong with two P buffers
+  // Hopper, softmax overlapped with P·V (intra-warpgroup overlap), a producer warpgroup (warp
+  // specialization, setmaxnreg) and two P buffers: P(j) is converted while P(j-1)·V(j-1) runs.
+  kSm90WsTwoP,
+  kSm90WsPingpongTwoP,  // kSm90WsTwoP + the two math warpgroups take turns on the tensor cores
   kSm90WsTwoPSplit,     // kSm90WsTwoP with the last wave's tiles split along the keys (tail_split.h)
   kSm90WsTwoP144,       // kSm90WsTwoP with 144-key blocks (head dim 128 only)
   kSm90WsTwoP144Split,  // kSm90WsTwoP144 with the last wave's tiles split along the keys
@@ -37,10 +33,7 @@ enum class GallopKernel : int32_t {
 
 // Every value above, for code that lists, tests or benchmarks them all.
 inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, GallopKernel::kSm90,
-                                                     GallopKernel::kSm90Overlap, GallopKernel::kSm90Serial,
-                                                     GallopKernel::kSm90Pingpong, GallopKernel::kSm90Ws,
-                                                     GallopKernel::kSm90WsPingpong, GallopKernel::kSm90Ws176,
-                                                     GallopKernel::kSm90WsPingpong176, GallopKernel::kSm90WsTwoP,
+                                                     GallopKernel::kSm90Serial, GallopKernel::kSm90WsTwoP,
                                                      GallopKernel::kSm90WsPingpongTwoP, GallopKernel::kSm90WsTwoPSplit,
                                                      GallopKernel::kSm90WsTwoP144, GallopKernel::kSm90WsTwoP144Split,
                                                      GallopKernel::kSm90WsTwoPCluster,

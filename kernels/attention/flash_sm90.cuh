@@ -4,21 +4,24 @@
 // Same contract as the sm_80 kernel (attention_params.h): O = softmax(Q·Kᵀ·scale)·V per (batch,
 // head), bf16/fp16, head dims 64 and 128, non-causal, keys limited to k_lens[b].
 //
-// CTA = 2 warpgroups (256 threads), 128 query rows of one (batch, head), 64 rows per warpgroup.
+// CTA = 2 math warpgroups (256 threads; the ws-p2 family adds a producer warpgroup in front), 128
+// query rows of one (batch, head), 64 rows per math warpgroup.
 //   Loads: thread 0 loads Q once and K(j), V(j) into stage j % kStages with 4-D TMA tile loads
 //     ([D, L, H, B] tensor maps, 64-column boxes, 128-byte swizzle); each completes on a "full"
 //     mbarrier with its byte count. The first kStages blocks are issued up front; after that,
-//     once all 8 warps have arrived on a stage's "empty" mbarrier, thread 0 refills it with
-//     block j + kStages (serial: at the end of its own iteration j, when the other warpgroup has
-//     normally released the stage too; overlap/pingpong: one iteration later, see the loop).
+//     once all 8 math warps have arrived on a stage's "empty" mbarrier, thread 0 refills it with
+//     block j + kStages (serial: thread 0 of the math warps, at the end of its own iteration j,
+//     when the other warpgroup has normally released the stage too; the ws-p2 family: the
+//     producer warpgroup's thread 0, as soon as the stage is released).
 //   Math, per warpgroup: S = Q·K(j)ᵀ is an SS
 //     wgmma (m64 x block_n x k16 steps over D); the softmax runs on the accumulators in registers;
 //     P (converted to 16-bit in registers, in the wgmma A-operand layout) times V(j) is an RS
 //     wgmma with V read N-major. One lane per warp arrives on "empty" when K or V is consumed.
-//   Schedules (tile_config.h): serial waits for each product before the next step. overlap
-//     issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax of block j while the second
-//     product is still on the tensor cores (FA3's intra-warpgroup overlap); O is rescaled once that
-//     product has landed. pingpong adds turns between the warpgroups: before issuing its products
+//   Schedules (tile_config.h): serial waits for each product before the next step. The ws-p2
+//     family issues S(j) and P(j-1)·V(j-1) back to back and runs the softmax of block j while the
+//     second product is still on the tensor cores (FA3's intra-warpgroup overlap), converting P(j)
+//     into the P buffer that product does not read; O is rescaled once that product has landed.
+//     ws-pingpong-p2 adds turns between the warpgroups: before issuing its products
 //     a warpgroup waits for its own turn, afterwards it passes the turn to the other, so the
 //     warpgroups alternate on the tensor cores and each one's softmax runs during the other's
 //     products. Turns per warpgroup: n_blocks + 1 issue segments (S(0); S(j) + P(j-1)·V(j-1) for
@@ -79,9 +82,9 @@ struct Sm90Params {
 
 namespace sm90 {
 
-// serial/overlap/pingpong: two warpgroups and no separate producer; thread 0 issues the TMA loads
-// between its own math. 256 threads under __launch_bounds__(256, 1) may use up to 255 registers.
-// ws/ws-pingpong: a producer warpgroup in front (thread 0 issues every load), 384 threads launched
+// serial: two warpgroups and no separate producer; thread 0 issues the TMA loads between its own
+// math. 256 threads under __launch_bounds__(256, 1) may use up to 255 registers.
+// The ws-p2 family: a producer warpgroup in front (thread 0 issues every load), 384 threads launched
 // at 168 registers each; the producer drops to 24 and the math warpgroups rise to 240
 // (128 x 24 + 256 x 240 = 384 x 168). ptxas reports the launch figure (168) for the kernel but
 // allocates the code after setmaxnreg.inc with up to 240.
@@ -124,27 +127,15 @@ __device__ __forceinline__ void fence_array(uint32_t (&r)[N][4]) {
     for (int e = 0; e < 4; ++e) ptx90::fence_operand(r[i][e]);
 }
 
-// Holds the wait for P(j-1)·V(j-1) behind the softmax of block j, as the overlap schedule needs.
-// ptxas treats the A registers of an RS wgmma as dead once it is issued and moves
-// wgmma.wait_group freely within a basic block; in the SASS of the overlap variant (CUDA 13.0,
-// checked with cuobjdump) the wait for P·V landed above the softmax, either because the softmax's
-// row sums were given P's registers or, with those kept, by the scheduler's choice, undoing the
-// overlap. A branch on a value the softmax produces (a row sum, never negative) ends the basic
-// block after the softmax, and reading P's fragments inside it keeps their registers allocated
-// until then. The branch is never taken.
-template <int N>
-__device__ __forceinline__ void keep_live(const uint32_t (&r)[N][4], bool never, void* sink) {
-  if (never) {
-    uint32_t x = 0;
-#pragma unroll
-    for (int i = 0; i < N; ++i)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) x ^= r[i][e];
-    *static_cast<volatile uint32_t*>(sink) = x;
-  }
-}
-// The same for two fragment arrays (ws-p2): reading the new P in the branch also keeps ptxas from
-// sinking its conversion below the P·V wait (it moved half of it there otherwise).
+// Holds the wait for P(j-1)·V(j-1) behind the softmax of block j, as the overlapped key loop
+// needs. ptxas treats the A registers of an RS wgmma as dead once it is issued and moves
+// wgmma.wait_group freely within a basic block; in the SASS of the first overlapped variant (CUDA
+// 13.0, checked with cuobjdump) the wait for P·V landed above the softmax, either because the
+// softmax's row sums were given P's registers or, with those kept, by the scheduler's choice,
+// undoing the overlap. A branch on a value the softmax produces (a row sum, never negative) ends
+// the basic block after the softmax, and reading P's fragments inside it keeps their registers
+// allocated until then. The branch is never taken. Reading the new P (r2) in the branch too keeps
+// ptxas from sinking its conversion below the P·V wait (it moved half of it there otherwise).
 template <int N>
 __device__ __forceinline__ void keep_live(const uint32_t (&r)[N][4], const uint32_t (&r2)[N][4], bool never,
                                           void* sink) {
@@ -238,17 +229,15 @@ template <typename T, int kHeadDim, Sm90Schedule kSchedule, int kBlockN, int kSt
 __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
-  constexpr bool kOverlap = kSchedule != Sm90Schedule::kSerial;
+  // Every schedule but serial is ws-p2's overlapped key loop with a producer warpgroup and two P
+  // buffers, plus turns (ws-pingpong-p2), clusters (ws-p2-c2) or cycle counters (ws-p2-prof).
   constexpr bool kWs = sm90_warp_specialized(kSchedule);
-  constexpr bool kPingpong = kSchedule == Sm90Schedule::kPingpong || kSchedule == Sm90Schedule::kWsPingpong ||
-                            kSchedule == Sm90Schedule::kWsPingpongTwoP;
+  constexpr bool kPingpong = kSchedule == Sm90Schedule::kWsPingpongTwoP;
   constexpr bool kCluster = sm90_cluster(kSchedule);
   constexpr bool kProfile = kSchedule == Sm90Schedule::kWsTwoPProfile;  // ws-p2 + cycle counters
-  constexpr bool kTwoP =
-      kSchedule == Sm90Schedule::kWsTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoP || kCluster || kProfile;
   [[maybe_unused]] const uint32_t t_entry = kProfile ? ptx90::clock32() : 0;
   static_assert(!kWs || kProducerRegs * 128 + kMathRegs * 256 <= 65536, "register split");
-  // See DeadlockAbort: the non-specialized variants' loader waits while products are in flight.
+  // See DeadlockAbort: serial's loader waits while products are in flight.
   constexpr auto kAbort = kWs ? ptx90::DeadlockAbort::kIllegalStore : ptx90::DeadlockAbort::kTrap;
   constexpr Sm90Tile kTile = sm90_tile(kHeadDim);
   constexpr int kBlockM = kTile.block_m;
@@ -257,8 +246,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   constexpr int kColBlocks = kHeadDim / 64;  // 64-column (128-byte) boxes per row
   static_assert(kBlockM == 128, "two consumer warpgroups of 64 rows");
   static_assert(kHeadDim == 64 || kHeadDim == 128, "head dim");
-  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 144 || kBlockN == 176, "key block");
-  static_assert(!kTwoP || kBlockN <= 144, "two P buffers fit the registers only up to 144 keys");
+  static_assert(kBlockN == 64 || kBlockN == 128 || kBlockN == 144, "key block");
+  static_assert(!kWs || kBlockN <= 144, "two P buffers fit the registers only up to 144 keys");
   // A cluster's CTAs each load one 64-column half of every K and V block.
   static_assert(!kCluster || kColBlocks == kSm90ClusterSize, "clusters need head dim 128");
 
@@ -351,17 +340,18 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   };
   auto load_k = [&](int j) { load_kv(sK(j % kStages), &params.tmap_k, full_k(j % kStages), j); };
   auto load_v = [&](int j) { load_kv(sV(j % kStages), &params.tmap_v, full_v(j % kStages), j); };
-  // Once every warp has released block j's K (V), its stage is refilled with block j + kStages.
-  // Warp 0 reconverges afterwards: the wgmma instructions that follow are warp-synchronous.
+  // serial: once every warp has released block j's K (V), its stage is refilled with block
+  // j + kStages. Warp 0 reconverges afterwards: the wgmma instructions that follow are
+  // warp-synchronous.
   auto refill_k = [&](int j) {
-    if (!kWs && loader && j + kStages < n_blocks) {
+    if (loader && j + kStages < n_blocks) {
       ptx90::mbarrier_wait<kAbort>(empty_k(j % kStages), (j / kStages) & 1);
       load_k(j + kStages);
     }
     __syncwarp();
   };
   auto refill_v = [&](int j) {
-    if (!kWs && loader && j + kStages < n_blocks) {
+    if (loader && j + kStages < n_blocks) {
       ptx90::mbarrier_wait<kAbort>(empty_v(j % kStages), (j / kStages) & 1);
       load_v(j + kStages);
     }
@@ -470,7 +460,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   float s[kBlockN / 2];
   using PFragments = uint32_t[kBlockN / 16][4];
   PFragments pf;
-  PFragments pf2;  // ws-p2 only: P of the odd blocks
+  PFragments pf2;  // the overlapped loop only: P of the odd blocks
   SoftmaxState<kBlockN> st;
   st.row_max[0] = st.row_max[1] = -INFINITY;
   st.row_sum[0] = st.row_sum[1] = 0.f;
@@ -517,7 +507,7 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
   [[maybe_unused]] const uint32_t t_loop = kProfile ? ptx90::clock32() : 0;
   timed(prof_k, [&] { ptx90::mbarrier_wait<kAbort>(full_q, 0); });
 
-  if constexpr (!kOverlap) {
+  if constexpr (!kWs) {
     for (int j = 0; j < n_blocks; ++j) {
       const int stage = j % kStages;
       const uint32_t phase = (j / kStages) & 1;
@@ -542,14 +532,11 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       refill_v(j);
     }
   } else if (n_blocks > 0) {
-    // Refills lag one block behind the serial schedule's: in iteration j the loader refills the
-    // stages of K(j-1) and V(j-2), which both warpgroups released during iteration j-1, right after
-    // issuing its own products, so it (and with it warp 0 of warpgroup 0) does not wait for the
-    // other warpgroup's products of block j; the loads still have a whole iteration to land
-    // before K(j+1) and V(j) are read. tests/kernels/sm90_pipeline_model_test.py replays this
-    // protocol (every schedule, 2 and 3 stages, 0 to 8 blocks) under random interleavings of the
-    // warpgroups, the producer and TMA: no deadlock; with refill_k(0) missing it deadlocks as
-    // the H100 did. Keep the model in step with any change to the loop.
+    // The producer warpgroup refills the stages (above). tests/kernels/sm90_pipeline_model_test.py
+    // replays this protocol (every schedule, 2 and 3 stages, 0 to 8 blocks) under random
+    // interleavings of the warpgroups, the producer and TMA: no deadlock, every stage read holds
+    // the block expected; with the release of K(0) missing it deadlocks. Keep the model in step with
+    // any change to the loop.
     timed(prof_k, [&] { ptx90::mbarrier_wait<kAbort>(full_k(0), 0); });
     __syncwarp();
     take_turn();
@@ -563,8 +550,8 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     st.row_sum[0] = block_sum[0];
     st.row_sum[1] = block_sum[1];
     convert_p<T, kBlockN>(s, pf);
-    // One iteration: S(j) and P(j-1)·V(j-1), P(j-1) read from p_prev; P(j) goes to p_next (the same
-    // array except in ws-p2, whose iterations alternate the two buffers).
+    // One iteration: S(j) and P(j-1)·V(j-1), P(j-1) read from p_prev; P(j) goes to p_next (the
+    // iterations alternate the two buffers).
     auto step = [&](int j, PFragments& p_prev, PFragments& p_next) {
       const int stage = j % kStages;
       const uint32_t phase = (j / kStages) & 1;
@@ -577,22 +564,23 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       issue_s(stage);                                   // S(j) = Q·K(j)ᵀ
       issue_pv(prev, p_prev);                           // O += P(j-1)·V(j-1), still in flight below
       pass_turn(false);
-      refill_k(j - 1);
-      if (j >= 2) refill_v(j - 2);
+      // Where the first overlapped loop's math warps refilled K(j-1) and V(j-2) (removed with the
+      // schedules that lacked a producer): ptxas schedules the loop around these two points of
+      // reconvergence, and with them the instructions stay exactly as timed on the H200 (2026-11-26,
+      // ws-p2 632.8-657.1 TFLOP/s). Without them the same instructions come out in another order,
+      // which no run has timed yet.
+      __syncwarp();
+      if (j >= 2) __syncwarp();
       timed(prof_s, [] { ptx90::wgmma_wait<1>(); });    // S(j) has landed
       fence_array(s);
       release(empty_k(stage));
       softmax_block<kBlockN>(s, st, last_partial && j == n_blocks - 1, key_base + j * kBlockN, kv_end, t, p.scale_log2,
                              correction, block_sum);
-      // ws-p2: P(j) into the other buffer while P(j-1)·V(j-1) still runs; keep_live after it holds
+      // P(j) into the other buffer while P(j-1)·V(j-1) still runs; keep_live after it holds
       // p_prev's registers allocated (ptxas cannot give them to p_next, which would need the
       // product's wait first) and p_next's conversion above the wait.
-      if constexpr (kTwoP) {
-        convert_p<T, kBlockN>(s, p_next);
-        keep_live(p_prev, p_next, block_sum[0] < 0.f, p.o);
-      } else {
-        keep_live(p_prev, block_sum[0] < 0.f, p.o);     // see keep_live
-      }
+      convert_p<T, kBlockN>(s, p_next);
+      keep_live(p_prev, p_next, block_sum[0] < 0.f, p.o);
       timed(prof_pv, [] { ptx90::wgmma_wait<0>(); });   // P(j-1)·V(j-1) has landed
       fence_array(o);
       fence_array(p_prev);
@@ -600,22 +588,16 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
       rescale_o<kHeadDim>(o, correction);
       st.row_sum[0] = st.row_sum[0] * correction[0] + block_sum[0];
       st.row_sum[1] = st.row_sum[1] * correction[1] + block_sum[1];
-      if constexpr (!kTwoP) convert_p<T, kBlockN>(s, p_next);
     };
-    // ws-p2 unrolls by two so that each iteration names its buffers statically (a run-time index
-    // into a register array would put it in local memory): P(j) sits in pf for even j, pf2 for odd.
-    bool last_in_pf2 = false;
-    if constexpr (kTwoP) {
-      int j = 1;
-      for (; j + 1 < n_blocks; j += 2) {
-        step(j, pf, pf2);
-        step(j + 1, pf2, pf);
-      }
-      if (j < n_blocks) step(j, pf, pf2);
-      last_in_pf2 = ((n_blocks - 1) & 1) != 0;
-    } else {
-      for (int j = 1; j < n_blocks; ++j) step(j, pf, pf);
+    // Unrolled by two so that each iteration names its buffers statically (a run-time index into a
+    // register array would put it in local memory): P(j) sits in pf for even j, pf2 for odd.
+    int j = 1;
+    for (; j + 1 < n_blocks; j += 2) {
+      step(j, pf, pf2);
+      step(j + 1, pf2, pf);
     }
+    if (j < n_blocks) step(j, pf, pf2);
+    const bool last_in_pf2 = ((n_blocks - 1) & 1) != 0;
     const int last = (n_blocks - 1) % kStages;
     timed(prof_v, [&] { ptx90::mbarrier_wait<kAbort>(full_v(last), ((n_blocks - 1) / kStages) & 1); });
     __syncwarp();

@@ -51,23 +51,21 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 // by TMA); O += P·V takes P from registers (RS wgmma) and V from shared memory read N-major.
 //
 // Schedules of the key loop (each a compiled variant, selectable by name for tests and benchmarks):
-//   serial    S(j) -> softmax(j) -> P(j)·V(j), each product waited for before the next step.
-//   overlap   S(j) and P(j-1)·V(j-1) issued back to back; the softmax of block j runs while the
-//             second product is on the tensor cores (FlashAttention-3's intra-warpgroup overlap).
-//   pingpong  overlap, plus the two warpgroups take turns issuing their products (two named
-//             barriers), so that one warpgroup's softmax runs while the other's products use the
-//             tensor cores (FlashAttention-3's inter-warpgroup "ping-pong" schedule).
-//   ws, ws-pingpong  overlap / pingpong with a third, producer warpgroup that only issues the TMA
-//             loads (warp specialization): setmaxnreg gives its registers to the two math
-//             warpgroups (24 + 2 x 240 per thread slot; ptxas allocates the code after
-//             setmaxnreg.inc with the raised limit as long as the kernel has no trap, see
-//             ptx_sm90.cuh), and no math warp ever waits to refill a stage.
-//   ws-p2     ws with two P buffers (128-key block only: 32 more registers per thread): the
-//             16-bit P(j) is written to the buffer P(j-1)·V(j-1) is not reading, right after the
-//             softmax and while that product runs, instead of after its wait, so the gap between a
-//             warpgroup's P·V landing and its next products holds only the O rescale.
-//   ws-pingpong-p2  ws-p2 with ping-pong turns (both measured separately on an H200; not yet
-//             together).
+//   serial    S(j) -> softmax(j) -> P(j)·V(j), each product waited for before the next step; thread
+//             0 of the math warps also issues the loads (no producer warpgroup).
+//   ws-p2     S(j) and P(j-1)·V(j-1) issued back to back, the softmax of block j running while the
+//             second product is on the tensor cores (FlashAttention-3's intra-warpgroup overlap),
+//             with a third, producer warpgroup that only issues the TMA loads (warp specialization):
+//             setmaxnreg gives its registers to the two math warpgroups (24 + 2 x 240 per thread
+//             slot; ptxas allocates the code after setmaxnreg.inc with the raised limit as long as
+//             the kernel has no trap, see ptx_sm90.cuh), so no math warp ever waits to refill a
+//             stage. Two P buffers (up to 144 keys: 32-36 more registers per thread): the 16-bit
+//             P(j) is written to the buffer P(j-1)·V(j-1) is not reading, right after the softmax
+//             and while that product runs, so the gap between a warpgroup's P·V landing and its
+//             next products holds only the O rescale.
+//   ws-pingpong-p2  ws-p2 plus turns: the two warpgroups take turns issuing their products (two
+//             named barriers), so that one warpgroup's softmax runs while the other's products use
+//             the tensor cores (FlashAttention-3's inter-warpgroup "ping-pong" schedule).
 //   ws-p2-c2  ws-p2 launched as clusters of 2 CTAs on adjacent query tiles of one (batch, head)
 //             (head dim 128 only): each CTA's producer loads one of the two 64-column halves of
 //             K(j) and V(j) and multicasts it to both CTAs, so each key block leaves L2 once per
@@ -75,22 +73,23 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             head dim >= 128, non-causal). At ws-p2's 632.8 TFLOP/s on the H200 a 128-row tile
 //             pulls 512 bytes of K and V per key for 4 x 128 x 128 flops, about 4.9 TB/s from L2
 //             across the GPU, a rate at which L2 bandwidth may well limit (not measured);
-//             clusters halve it. A CTA's stage is
-//             refilled only after the math warps of both CTAs released it (the "empty" barriers
-//             count 16 arrivals), and each producer waits for its CTA's last releases before it
-//             exits, so that no CTA leaves while the other can still arrive on its barriers.
-//             Not timed yet.
+//             clusters halve it. A CTA's stage is refilled only after the math warps of both CTAs
+//             released it (the "empty" barriers count 16 arrivals), and each producer waits for
+//             its CTA's last releases before it exits, so that no CTA leaves while the other can
+//             still arrive on its barriers. Not timed yet.
 //   ws-p2-prof  ws-p2 with cycle counters around every wait (kernel_profile.h), for the benchmark
 //             to say where the math warps' time goes; a diagnostic, never chosen by `auto`.
+// Measured and removed (2026-11-27; the last tree with them is commit c6bf1cf): overlap and
+// pingpong (ws-p2's loop without the producer warpgroup and the second P buffer), ws and
+// ws-pingpong (without the second P buffer), and ws / ws-pingpong with FlashAttention-3's 176-key
+// block. Each trailed ws-p2 on every Wan self-attention shape on an H200 (the table below and
+// kernels/NOTES.md); they cost a third of the GPU test time and build.
 //
 // Pipeline depth: the tile's `stages` below unless a variant names its own (the -s3 kernels: three
 // K/V stages at head dim 128, see the table's comment).
+// The values are stable (they appear in the kernels' mangled names, which the SASS tests read).
 enum class Sm90Schedule : int {
   kSerial = 0,
-  kOverlap = 1,
-  kPingpong = 2,
-  kWs = 3,
-  kWsPingpong = 4,
   kWsTwoP = 5,
   kWsPingpongTwoP = 6,
   kWsTwoPCluster = 7,
@@ -98,8 +97,7 @@ enum class Sm90Schedule : int {
 };
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
-  return s == Sm90Schedule::kWs || s == Sm90Schedule::kWsPingpong || s == Sm90Schedule::kWsTwoP ||
-         s == Sm90Schedule::kWsPingpongTwoP || s == Sm90Schedule::kWsTwoPCluster || s == Sm90Schedule::kWsTwoPProfile;
+  return s != Sm90Schedule::kSerial;
 }
 GALLOP_TILE_FN constexpr bool sm90_cluster(Sm90Schedule s) { return s == Sm90Schedule::kWsTwoPCluster; }
 // CTAs per cluster of the clustered schedule; the grid's first dimension is padded to a multiple.
@@ -121,7 +119,8 @@ struct Sm90Tile {
 // kernels/NOTES.md): ws-p2 632.8-657.1 TFLOP/s, the fastest variant on every shape, against
 // cuDNN's 563.0-567.1 in the same run; ws-n176 (FlashAttention-3's 176-key block) 619.2-632.2,
 // ws-pingpong-n176 618.7-631.5, ws 607.3-625.7. The earlier run on the same kind of card: overlap
-// 592-611, pingpong 588-601, serial 523-533. The 176-key block cannot hold a second P buffer (S 88
+// 592-611, pingpong 588-601, serial 523-533. (All but serial since removed, see above.)
+// The 176-key block cannot hold a second P buffer (S 88
 // + P 44 + O 64 registers already take ~230 of the 240); a 144-key block can (S 72 + 2 x P 36 + O
 // 64: ws-p2-n144, R231 of 240 in the SASS, no spills; not timed yet). The -split kernel is ws-p2
 // with the grid's last partial wave split along the keys (tail_split.h), not a tile of its own.

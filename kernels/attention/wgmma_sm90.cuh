@@ -1,5 +1,5 @@
 // wgmma.mma_async wrappers (sm_90a) for the shapes the attention kernel uses: m64 x {64, 128} x k16
-// (and m64 x {144, 176} x k16 for S = Q·Kᵀ), fp32 accumulators, bf16 or fp16 inputs. Two forms:
+// (and m64 x 144 x k16 for S = Q·Kᵀ), fp32 accumulators, bf16 or fp16 inputs. Two forms:
 //   SS: A and B both K-major in shared memory (S = Q·Kᵀ);
 //   RS: A from registers, B N-major ("transposed") in shared memory (O += P·V).
 // Accumulator layout per warp w of the warpgroup (g = lane / 4, t = lane % 4): d[4i + 0..1] =
@@ -33,13 +33,10 @@ namespace gallop::kernels::attn::ptx90 {
 #define GALLOP_WGMMA_R48 "%48, %49, %50, %51, %52, %53, %54, %55"
 #define GALLOP_WGMMA_R56 "%56, %57, %58, %59, %60, %61, %62, %63"
 #define GALLOP_WGMMA_R64 "%64, %65, %66, %67, %68, %69, %70, %71"
-#define GALLOP_WGMMA_R72 "%72, %73, %74, %75, %76, %77, %78, %79"
-#define GALLOP_WGMMA_R80 "%80, %81, %82, %83, %84, %85, %86, %87"
 #define GALLOP_WGMMA_REGS_32 GALLOP_WGMMA_R0 ", " GALLOP_WGMMA_R8 ", " GALLOP_WGMMA_R16 ", " GALLOP_WGMMA_R24
 #define GALLOP_WGMMA_REGS_64 \
   GALLOP_WGMMA_REGS_32 ", " GALLOP_WGMMA_R32 ", " GALLOP_WGMMA_R40 ", " GALLOP_WGMMA_R48 ", " GALLOP_WGMMA_R56
 #define GALLOP_WGMMA_REGS_72 GALLOP_WGMMA_REGS_64 ", " GALLOP_WGMMA_R64
-#define GALLOP_WGMMA_REGS_88 GALLOP_WGMMA_REGS_72 ", " GALLOP_WGMMA_R72 ", " GALLOP_WGMMA_R80
 // The matching read-write operands d[b], ..., d[b + 7] and their concatenations.
 #define GALLOP_WGMMA_D8(b)                                                                                        \
   "+f"(d[b + 0]), "+f"(d[b + 1]), "+f"(d[b + 2]), "+f"(d[b + 3]), "+f"(d[b + 4]), "+f"(d[b + 5]), "+f"(d[b + 6]), \
@@ -48,7 +45,6 @@ namespace gallop::kernels::attn::ptx90 {
 #define GALLOP_WGMMA_D64 \
   GALLOP_WGMMA_D32, GALLOP_WGMMA_D8(32), GALLOP_WGMMA_D8(40), GALLOP_WGMMA_D8(48), GALLOP_WGMMA_D8(56)
 #define GALLOP_WGMMA_D72 GALLOP_WGMMA_D64, GALLOP_WGMMA_D8(64)
-#define GALLOP_WGMMA_D88 GALLOP_WGMMA_D72, GALLOP_WGMMA_D8(72), GALLOP_WGMMA_D8(80)
 
 // SS: D[64 x N] (+)= A[64 x 16] * B[16 x N]. ACC = N / 2; DA, DB, SC = the operand numbers ACC,
 // ACC + 1, ACC + 2 of desc_a, desc_b and scale_d (0: D = A·B, else D += A·B).
@@ -71,7 +67,7 @@ namespace gallop::kernels::attn::ptx90 {
 template <typename T>
 constexpr bool kIsBf16 = std::is_same_v<T, __nv_bfloat16>;
 
-// S = Q·Kᵀ shapes: N = 64, 128, 144 (two P buffers fit beside it), 176 (FlashAttention-3's block).
+// S = Q·Kᵀ shapes: N = 64, 128, 144 (the widest block that two P buffers fit beside).
 template <typename T>
 __device__ __forceinline__ void wgmma_ss_n64(float (&d)[32], uint64_t desc_a, uint64_t desc_b, int scale_d) {
   if constexpr (kIsBf16<T>) GALLOP_WGMMA_SS(64, 32, 32, 33, 34, "bf16");
@@ -86,11 +82,6 @@ template <typename T>
 __device__ __forceinline__ void wgmma_ss_n144(float (&d)[72], uint64_t desc_a, uint64_t desc_b, int scale_d) {
   if constexpr (kIsBf16<T>) GALLOP_WGMMA_SS(144, 72, 72, 73, 74, "bf16");
   else GALLOP_WGMMA_SS(144, 72, 72, 73, 74, "f16");
-}
-template <typename T>
-__device__ __forceinline__ void wgmma_ss_n176(float (&d)[88], uint64_t desc_a, uint64_t desc_b, int scale_d) {
-  if constexpr (kIsBf16<T>) GALLOP_WGMMA_SS(176, 88, 88, 89, 90, "bf16");
-  else GALLOP_WGMMA_SS(176, 88, 88, 89, 90, "f16");
 }
 // O += P·V shapes: N = the head dim, 64 or 128.
 template <typename T>
@@ -115,26 +106,21 @@ __device__ __forceinline__ void wgmma_rs_n128(float (&d)[64], const uint32_t (&a
 #undef GALLOP_WGMMA_R48
 #undef GALLOP_WGMMA_R56
 #undef GALLOP_WGMMA_R64
-#undef GALLOP_WGMMA_R72
-#undef GALLOP_WGMMA_R80
 #undef GALLOP_WGMMA_REGS_32
 #undef GALLOP_WGMMA_REGS_64
 #undef GALLOP_WGMMA_REGS_72
-#undef GALLOP_WGMMA_REGS_88
 #undef GALLOP_WGMMA_D8
 #undef GALLOP_WGMMA_D32
 #undef GALLOP_WGMMA_D64
 #undef GALLOP_WGMMA_D72
-#undef GALLOP_WGMMA_D88
 
-// Shape-generic front ends: N = 64 or 128 (and 144, 176 for S = Q·Kᵀ).
+// Shape-generic front ends: N = 64 or 128 (and 144 for S = Q·Kᵀ).
 template <typename T, int N>
 __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], uint64_t desc_a, uint64_t desc_b, int scale_d) {
-  static_assert(N == 64 || N == 128 || N == 144 || N == 176, "wgmma_ss: N must be 64, 128, 144 or 176");
+  static_assert(N == 64 || N == 128 || N == 144, "wgmma_ss: N must be 64, 128 or 144");
   if constexpr (N == 64) wgmma_ss_n64<T>(d, desc_a, desc_b, scale_d);
   else if constexpr (N == 128) wgmma_ss_n128<T>(d, desc_a, desc_b, scale_d);
-  else if constexpr (N == 144) wgmma_ss_n144<T>(d, desc_a, desc_b, scale_d);
-  else wgmma_ss_n176<T>(d, desc_a, desc_b, scale_d);
+  else wgmma_ss_n144<T>(d, desc_a, desc_b, scale_d);
 }
 template <typename T, int N>
 __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t desc_b, int scale_d) {

@@ -114,7 +114,7 @@ TEST(AttentionDispatch, KernelNamesParseToGallopWithThatKernel) {
 TEST(AttentionDispatch, AGallopKernelThatDoesNotApplyFallsBackToTheReferenceOnCpu) {
   // On CPU tensors every backend is the reference; naming a kernel changes nothing there.
   auto q = at::randn({1, 9, 2, 64});
-  AttentionOptions o = parse_attention_options("gallop-sm90-ws");
+  AttentionOptions o = parse_attention_options("gallop-sm90-ws-p2");
   EXPECT_EQ(attention_implementation(q, q, q, {}, o), "reference");
   EXPECT_TRUE(Identical(attention(q, q, q, {}, o), attention_reference(q, q, q, {}, 0.125)));
 }
@@ -141,16 +141,16 @@ TEST(AttentionSelect, DefaultsToCudnnForHalfTypesOnAmpereAndLater) {
 
 TEST(AttentionSelect, ARowCanNameTheGallopKernel) {
   // A made-up table (not measurements): 32k keys and up on H100 bf16 D=128 run the warp-specialized
-  // kernel with 176-key blocks, shorter key ranges the tile table's Hopper kernel.
+  // kernel with 144-key blocks, shorter key ranges the tile table's Hopper kernel.
   const AttentionTuningRow rows[] = {
-      {"H100", 9, 0, "bf16", 128, 32768, 1 << 20, AttentionBackend::Gallop, "gallop-sm90-ws-n176", 700, 600, "test"},
+      {"H100", 9, 0, "bf16", 128, 32768, 1 << 20, AttentionBackend::Gallop, "gallop-sm90-ws-p2-n144", 700, 600, "test"},
       {"H100", 9, 0, "bf16", 128, 1, 32767, AttentionBackend::Gallop, "", 650, 600, "test"},
   };
   const AttentionDevice h100{"NVIDIA H100 80GB HBM3", 9, 0};
   auto o = select_attention_options(h100, at::kBFloat16, 128, 75600, rows, 2);
   EXPECT_EQ(o.backend, AttentionBackend::Gallop);
   ASSERT_TRUE(o.gallop_kernel.has_value());
-  EXPECT_EQ(*o.gallop_kernel, attn::GallopKernel::kSm90Ws176);
+  EXPECT_EQ(*o.gallop_kernel, attn::GallopKernel::kSm90WsTwoP144);
   o = select_attention_options(h100, at::kBFloat16, 128, 512, rows, 2);
   EXPECT_EQ(o.backend, AttentionBackend::Gallop);
   EXPECT_FALSE(o.gallop_kernel.has_value());

@@ -3,14 +3,14 @@
 
 Usage: sass_schedule_test.py OBJECT...   (the object files of gallop_kernels; others are ignored)
 
-ptxas may move a wgmma wait anywhere earlier in its basic block, and it did: in the overlap
-schedule the wait for P(j-1)·V(j-1) landed above the softmax of block j, which made the
+ptxas may move a wgmma wait anywhere earlier in its basic block, and it did: in the first
+overlapped schedule the wait for P(j-1)·V(j-1) landed above the softmax of block j, which made the
 "overlapped" kernel serial again without any change in its results (flash_sm90.cuh, keep_live).
 No GPU test can see that, so this test reads the machine code instead. For every sm_90a kernel of
 flash_sm90_*.cu.o:
   - no local-memory traffic (LDL/STL: register spills), and wgmma not serialized (products issued
     as groups of HGMMA instructions, not one instruction per wait);
-  - overlap and pingpong schedules: somewhere in the code the S product and the P·V product are
+  - every schedule but serial: somewhere in the code the S product and the P·V product are
     issued back to back (an HGMMA group reading shared memory for both operands, then one taking
     A from registers, with no wgmma wait between them), and between the wait that leaves one group
     in flight (WARPGROUP.DEPBAR.LE gsb0, 0x1) and the next full wait (0x0) there are at least
@@ -19,8 +19,8 @@ flash_sm90_*.cu.o:
   - serial schedule: no wait that leaves a group in flight (its products never overlap);
   - every schedule: the O rescale is behind a warp-uniform branch (VOTE.ANY, a predicated BRA,
     then the run of FMULs), so that warps whose row maxima did not move skip it;
-  - ws-p2, ws-pingpong-p2, ws-p2-c2: P's conversion to 16 bits (block_n / 4 F2FP per thread) also lies
-    between those two waits, i.e. overlaps P·V, which is what its second P buffer is for;
+  - every schedule but serial, too: P's conversion to 16 bits (block_n / 4 F2FP per thread) lies
+    between those two waits, i.e. overlaps P·V, which is what the second P buffer is for;
   - ws-p2-c2: K and V come in through multicast TMA loads (UTMALDG...MULTICAST), the stages are
     released on the other CTA's barriers (SYNCS.ARRIVE...RED), and no GPU-scope memory barrier
     (MEMBAR.ALL.GPU) is left in the code but the one of the start-up cluster barrier: an arrival with
@@ -38,8 +38,8 @@ import subprocess
 import sys
 
 SKIP = 77
-SCHEDULES = {"0": "serial", "1": "overlap", "2": "pingpong", "3": "ws", "4": "ws-pingpong", "5": "ws-p2",
-             "6": "ws-pingpong-p2", "7": "ws-p2-c2", "8": "ws-p2-prof"}
+# Sm90Schedule's values (tile_config.h); 1-4 were overlap, pingpong, ws and ws-pingpong, since removed.
+SCHEDULES = {"0": "serial", "5": "ws-p2", "6": "ws-pingpong-p2", "7": "ws-p2-c2", "8": "ws-p2-prof"}
 
 
 def find_tool(name):
@@ -168,13 +168,12 @@ def check_function(name, ins):
             f"at most {best} MUFU.EX2 between the partial and the full wgmma wait (need {block_n // 2}: "
             "the softmax no longer overlaps P·V)"
         )
-    if schedule.startswith(("ws-p2", "ws-pingpong-p2")):
-        best = most_between_waits(ins, partial, lambda i: i.startswith("F2FP"))
-        if best < block_n // 4:
-            failures.append(
-                f"at most {best} F2FP between the partial and the full wgmma wait (need {block_n // 4}: "
-                "P's conversion does not overlap P·V)"
-            )
+    best = most_between_waits(ins, partial, lambda i: i.startswith("F2FP"))
+    if best < block_n // 4:
+        failures.append(
+            f"at most {best} F2FP between the partial and the full wgmma wait (need {block_n // 4}: "
+            "P's conversion does not overlap P·V)"
+        )
     if schedule.startswith("ws-p2-c2"):
         if not any(i.startswith("UTMALDG") and "MULTICAST" in i for i in ins):
             failures.append("no multicast TMA load (UTMALDG...MULTICAST): the CTAs do not share K/V loads")

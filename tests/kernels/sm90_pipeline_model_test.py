@@ -12,16 +12,16 @@ interleavings, with TMA loads landing at random later times, and checks that
     completed by exactly one warpgroup's wait and the other's arrival: named barriers count
     arrivals without phases, so two arrivals before a wait would complete a turn that nobody
     took; and no arrival is left over at the end.
-It mirrors the code by hand: a change to the kernel's loop must be made here too. ws-p2 and
-ws-pingpong-p2 follow the ws and ws-pingpong sequences (their second P buffer changes no wait or
-arrival). To show that the
-model can fail, it also runs the overlap loop as it was when it hung on the H100 (no refill of K
-stage 0 after block 0) and requires that to deadlock, and a ping-pong where warpgroup 1 also
-arrives after its last segment, which must leave an arrival over. run_cluster models ws-p2-c2, two
-CTAs of a cluster sharing each block's loads (see its docstring), with two broken variants that must
-fail.
+It mirrors the code by hand: a change to the kernel's loop must be made here too. The schedules are
+the kernel's: serial, ws-p2 and ws-pingpong-p2 (ws-p2-prof and the -split, -n144 and -s3 kernels
+run ws-p2's sequence; the second P buffer changes no wait or arrival). To show that the model can
+fail, it also runs ws-p2 with the math warps' release of K(0) missing, which must deadlock once
+there are more blocks than stages (as the first overlapped loop did on the H100, which never
+refilled K's stage 0), and a ping-pong where warpgroup 1 also arrives after its last segment, which
+must leave an arrival over. run_cluster models ws-p2-c2, two CTAs of a cluster sharing each block's
+loads (see its docstring), with two broken variants that must fail.
 
-Exit status 0 when every schedule passes (and the old loop deadlocks), 1 otherwise.
+Exit status 0 when every schedule passes (and each broken variant fails), 1 otherwise.
 """
 import random
 import sys
@@ -102,12 +102,11 @@ def step_one(procs, runnable, finished, at_sync, rnd):
     return False, None
 
 
-def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arrival=False):
+def run(stages, n_blocks, schedule, seed, skip_release_k0=False, extra_last_arrival=False):
     """One random interleaving; returns 'ok' or what went wrong."""
     rnd = random.Random(seed)
-    overlap = schedule != "serial"
-    pingpong = schedule in ("pingpong", "ws-pingpong")
-    ws = schedule.startswith("ws")
+    ws = schedule != "serial"  # every other schedule has the producer warpgroup and overlaps
+    pingpong = schedule == "ws-pingpong-p2"
     full = {x: [Barrier(1) for _ in range(stages)] for x in "kv"}
     empty = {x: [Barrier(2) for _ in range(stages)] for x in "kv"}
     turn = [NamedBarrier(), NamedBarrier()]
@@ -151,7 +150,7 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arri
         yield "sync"
         if pingpong and c == 1 and n_blocks > 0:
             turn[0].arrive()
-        if not overlap:
+        if not ws:
             for j in range(n_blocks):
                 p = (j // stages) & 1
                 yield from wait(full["k"][j % stages], p)
@@ -170,33 +169,19 @@ def run(stages, n_blocks, schedule, seed, old_overlap_bug=False, extra_last_arri
         read("k", 0)
         pass_turn(False)
         yield None
-        empty["k"][0].arrive()
-        if old_overlap_bug:
-            for j in range(1, n_blocks):  # refills of K(j) and V(j-1) at the end of iteration j
-                yield from wait(full["k"][j % stages], (j // stages) & 1)
-                read("k", j)
-                yield from wait(full["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
-                read("v", j - 1)
-                yield None
-                empty["k"][j % stages].arrive()
-                empty["v"][(j - 1) % stages].arrive()
-                yield from refill("k", j)
-                yield from refill("v", j - 1)
-        else:
-            for j in range(1, n_blocks):  # refills lag one block, right after the products are issued
-                yield from wait(full["k"][j % stages], (j // stages) & 1)
-                yield from wait(full["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
-                yield from take_turn()
-                read("k", j)
-                read("v", j - 1)
-                pass_turn(False)
-                yield from refill("k", j - 1)
-                if j >= 2:
-                    yield from refill("v", j - 2)
-                yield None
-                empty["k"][j % stages].arrive()
-                yield None
-                empty["v"][(j - 1) % stages].arrive()
+        if not skip_release_k0:
+            empty["k"][0].arrive()
+        for j in range(1, n_blocks):  # the producer refills the stages
+            yield from wait(full["k"][j % stages], (j // stages) & 1)
+            yield from wait(full["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
+            yield from take_turn()
+            read("k", j)
+            read("v", j - 1)
+            pass_turn(False)
+            yield None
+            empty["k"][j % stages].arrive()
+            yield None
+            empty["v"][(j - 1) % stages].arrive()
         last = n_blocks - 1
         yield from wait(full["v"][last % stages], (last // stages) & 1)
         yield from take_turn()
@@ -366,7 +351,7 @@ def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True
 
 def main():
     failures = 0
-    for schedule in ("serial", "overlap", "pingpong", "ws", "ws-pingpong"):
+    for schedule in ("serial", "ws-p2", "ws-pingpong-p2"):
         for stages in (2, 3):
             for n_blocks in range(0, 9):
                 for seed in range(120):
@@ -398,14 +383,15 @@ def main():
     else:
         print("ok   without the producers' final waits a CTA exits early; with releases to its own CTA only, a "
               "stage is overwritten under the other")
-    # The model must be able to fail: the loop that hung on the H100 deadlocks once n > stages.
-    old = [run(2, 3, "overlap", seed, old_overlap_bug=True) for seed in range(20)]
-    if not all(r == "deadlock" for r in old):
-        print(f"FAIL the old overlap loop (no refill of K stage 0) should deadlock at 3 blocks: {set(old)}")
+    # The model must be able to fail: without the release of K(0) the producer never refills its
+    # stage, so the pipeline deadlocks once n > stages.
+    broken = [run(2, 3, s, seed, skip_release_k0=True) for s in ("ws-p2", "ws-pingpong-p2") for seed in range(20)]
+    if not all(r == "deadlock" for r in broken):
+        print(f"FAIL a loop that never releases K(0) should deadlock at 3 blocks: {set(broken)}")
         failures += 1
     else:
-        print("ok   the old overlap loop deadlocks, as it did on the H100")
-    extra = [run(2, 3, s, seed, extra_last_arrival=True) for s in ("pingpong", "ws-pingpong") for seed in range(20)]
+        print("ok   a loop that never releases K(0) deadlocks")
+    extra = [run(2, 3, "ws-pingpong-p2", seed, extra_last_arrival=True) for seed in range(20)]
     if any(r == "ok" for r in extra):
         print(f"FAIL a ping-pong whose warpgroup 1 arrives after its last segment should fail: {set(extra)}")
         failures += 1

@@ -12,7 +12,7 @@ void add_run_options(CLI::App& cmd, RunOptions& o, bool attention_option) {
   if (attention_option)
     cmd.add_option("--attention", o.attention,
                    "Attention backend: auto, sdpa, cudnn, flash, gallop or reference (auto picks the fastest "
-                   "measured), or one of gallop's kernels by name (gallop-sm90-ws, ...; see gallop bench --help)")
+                   "measured), or one of gallop's kernels by name (gallop-sm90-ws-p2, ...; see gallop bench --help)")
         ->capture_default_str();
   cmd.add_option("--text-encoder-device", o.text_encoder_device,
                  "Where the text encoder runs (e.g. cpu to save GPU memory) [default: --device]");

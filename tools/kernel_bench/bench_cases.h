@@ -19,7 +19,7 @@ struct BenchOptions {
 };
 
 // Attention at the Wan shapes for each backend: "cudnn", "flash", "sdpa", "gallop-sm80",
-// "gallop-sm90", "gallop-sm90-overlap", "gallop-sm90-serial".
+// "gallop-sm90", "gallop-sm90-ws-p2", "gallop-sm90-serial", ...
 nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt);
 
 // The fused memory-bound kernels and their ATen paths, as GB/s and % of peak_gbps.
