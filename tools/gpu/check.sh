@@ -23,17 +23,18 @@
 # Environment overrides: GALLOP_CHECK_BUDGET (s), GALLOP_CHECK_BUILD_DIR (default build-gpu),
 # GALLOP_CHECK_ARCHS (default 90a), GALLOP_CHECK_JOBS (default: all cores), PYTHON (default python3),
 # GALLOP_CHECK_TEST_JOBS (ctest's parallel jobs, default 8),
-# GALLOP_CHECK_LIBRARIES (the library attention backends timed, default cudnn,flash),
+# GALLOP_CHECK_LIBRARIES (library attention backends timed in a process of their own, with the
+# ceilings; default flash: cuDNN, the baseline, is timed beside the Hopper variants),
 # GALLOP_CHECK_DIT (the attention backends the whole-DiT benchmark compares, default
 # auto,sdpa,cudnn,flash,gallop),
-# GALLOP_CHECK_SM90 (the Hopper variants timed, in this order; default ws-p2 ws-p2-c2 ws-p2-prof
-# ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split: the
-# fastest measured (ws-p2), ws-p2 with cycle counters (where its time goes) and eight untimed
-# contenders, the most promising first; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
+# GALLOP_CHECK_SM90 (the Hopper variants timed beside cuDNN, in one process; default ws-p2 ws-p2-c2
+# ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144
+# ws-p2-n144-split: the fastest measured (ws-p2), ws-p2 with cycle counters (where its time goes)
+# and eight untimed contenders; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
 # ws-pingpong, ws-n176 and ws-pingpong-n176 trailed ws-p2 on 2026-11-26 and were removed from the
-# build on 2026-11-27, which gives their GPU test time to the contenders' timings). A variant is
-# skipped once starting it could leave less than GALLOP_CHECK_DIT_RESERVE seconds (default 90) for
-# the whole-DiT timings after the loop),
+# build on 2026-11-27, which gives their GPU test time to the contenders' timings). A backend whose
+# rows a broken kernel took down is timed again alone, unless that could leave less than
+# GALLOP_CHECK_DIT_RESERVE seconds (default 90) for the whole-DiT timings),
 # GALLOP_CHECK_SM80 (1: time the sm_80 kernel too, the default, with whatever time is left at the
 # end; 0: skip it).
 set -u
@@ -56,7 +57,7 @@ case "$BUILD" in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 ARCHS=${GALLOP_CHECK_ARCHS:-90a}
 JOBS=${GALLOP_CHECK_JOBS:-$(nproc)}
 TEST_JOBS=${GALLOP_CHECK_TEST_JOBS:-8}
-LIBRARIES=${GALLOP_CHECK_LIBRARIES:-cudnn,flash}
+LIBRARIES=${GALLOP_CHECK_LIBRARIES:-flash}
 DIT_BACKENDS=${GALLOP_CHECK_DIT:-auto,sdpa,cudnn,flash,gallop}
 SM90_VARIANTS=${GALLOP_CHECK_SM90:-ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split}
 SM80=${GALLOP_CHECK_SM80:-1}
@@ -160,27 +161,40 @@ if [ -x "$BENCH" ]; then
       --format=csv -lms 1000 > "$TMP/clocks.csv" 2>&1 &
     sampler_pid=$!
   fi
-  # One process for the libraries (+ ceilings), one for the fused memory-bound kernels (both row
-  # schedules), then one per gallop attention kernel (family and schedule), so that a kernel that
-  # kills its CUDA context costs only its own rows.
+  # One process for the library backends (+ ceilings), one for the fused memory-bound kernels
+  # (every row schedule), then one for cuDNN and the Hopper variants side by side: the benchmark
+  # interleaves their runs per shape in rounds, so a difference of a few percent between two of them
+  # is not the card's temperature. A kernel that breaks its CUDA context (a trap, an illegal address)
+  # takes every later row of that process with it, so each backend left with a broken row is then
+  # timed again in a process of its own (tools/gpu/retry_variants.py), as long as that leaves
+  # DIT_RESERVE seconds (and the summary's 25) for the whole-DiT steps below; summarize.py keeps the
+  # side-by-side row where there is one, a retried row over a broken one.
   run_step bench-libraries 90 "$OUT/bench.log" "$BENCH" --attention "$LIBRARIES" --no-fused \
     --json "$TMP/bench_libraries.json"
   run_step bench-fused 60 "$OUT/bench.log" "$BENCH" --no-attention --no-ceilings --json "$TMP/bench_fused.json"
-  # A variant is started only while its estimated time (the longest variant so far + 10 s; 60 s
-  # before the first) still leaves DIT_RESERVE seconds (and the summary's 25) for the whole-DiT
-  # steps below.
+  side_by_side=cudnn
+  for schedule in $SM90_VARIANTS; do side_by_side="$side_by_side,gallop-sm90-$schedule"; done
+  # 11 backends x 5 shapes: about 0.6 s of timed runs and a checked run each, plus the inputs, so
+  # about a minute; up to 240 s, less what the DiT timings keep (at least 60 s). The benchmark
+  # rewrites its JSON after every shape, so a run cut short keeps the shapes it finished.
+  limit=$(( $(remaining) - 25 - DIT_RESERVE ))
+  [ "$limit" -gt 240 ] && limit=240
+  [ "$limit" -lt 60 ] && limit=60
+  run_step bench-attention "$limit" "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
+    --attention "$side_by_side" --json "$TMP/bench_attention.json"
+  retry=$("$PYTHON" tools/gpu/retry_variants.py "$TMP/bench_attention.json" ${side_by_side//,/ })
   variant_max=0
   variant_est=60
-  for schedule in $SM90_VARIANTS; do
+  for backend in $retry; do
     if [ -x "$BUILD/gallop" ] && [ $(( $(remaining) - 25 - variant_est )) -lt "$DIT_RESERVE" ]; then
-      printf '%s\tskipped\t0\t%s\n' "bench-gallop-sm90-$schedule" \
+      printf '%s\tskipped\t0\t%s\n' "bench-$backend" \
         "kept ${DIT_RESERVE}s of the ${BUDGET}s budget for the DiT timings" >> "$STEPS"
-      log "bench-gallop-sm90-$schedule: skipped (time kept for the DiT timings)"
+      log "bench-$backend: skipped (time kept for the DiT timings)"
       continue
     fi
     t0=$(date +%s)
-    run_step bench-gallop-sm90-$schedule 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings \
-      --attention gallop-sm90-$schedule --json "$TMP/bench_sm90_$schedule.json"
+    run_step bench-$backend 60 "$OUT/bench.log" "$BENCH" --no-fused --no-ceilings --attention "$backend" \
+      --json "$TMP/bench_retry_$backend.json"
     dt=$(( $(date +%s) - t0 ))
     [ "$dt" -gt "$variant_max" ] && variant_max=$dt
     variant_est=$(( variant_max + 10 ))
@@ -220,6 +234,8 @@ fi
 
 # ---- summary ----------------------------------------------------------------------------------
 log "summary"
+# The benchmark files in name order (LC_ALL=C): bench_attention.json, the side-by-side timings,
+# comes first, and summarize.py keeps the first timed row of a (shape, backend).
 if ! timeout 60 "$PYTHON" tools/gpu/summarize.py --out "$OUT" --steps "$STEPS" --start "$START" \
     --bench "$TMP"/bench_*.json --dit-bench "$TMP/dit_bench.json" "$TMP/dit_bench_variants.json" 2>> "$OUT/gpu.log"; then
   # Last resort: the step table as JSON, written by the shell.

@@ -2,13 +2,15 @@
 // (called directly, so that a silent fallback cannot pass for them) and gallop's kernels, at the
 // Wan shapes. Each (shape, backend) is first checked on a sample of query rows against the fp32
 // reference (the GPU tests' tolerance rule, so a wrong kernel never gets a speed figure), then
-// timed: warm-up + median of N CUDA-event-timed runs (inputs of 100 MB and more: L2 not flushed).
+// timed: warm-up + median of N CUDA-event-timed runs (inputs of 100 MB and more: L2 not flushed),
+// the runs of the backends of one shape interleaved in rounds (one process times them side by side).
 #include "tools/kernel_bench/bench_cases.h"
 
 #include <c10/cuda/CUDAException.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <iterator>
@@ -42,6 +44,11 @@ constexpr AttnShape kQuickShapes[] = {
     {"1.3B-480p", 12, 32760, 32760},
     {"14B-720p-cross", 40, 75600, 512},
 };
+
+// Interleaved timing (bench_attention): rounds per shape, and the most timed runs of one backend
+// over all of them (at least one per round; about opt.budget_s seconds of runs in all).
+constexpr int kRounds = 4;
+constexpr int kMaxRuns = 20;
 
 at::Tensor run_backend(const std::string& backend, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                        double scale) {
@@ -123,10 +130,13 @@ void verify(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const
 
 }  // namespace
 
-nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt) {
+nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt,
+                               const std::function<void(const nlohmann::json&)>& shape_done) {
   nlohmann::json rows = nlohmann::json::array();
   const auto* shapes = opt.quick ? kQuickShapes : kShapes;
   const size_t n_shapes = opt.quick ? std::size(kQuickShapes) : std::size(kShapes);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   for (size_t si = 0; si < n_shapes; ++si) {
     const auto& s = shapes[si];
     auto make = [&](int64_t len, uint64_t seed) {
@@ -135,6 +145,8 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
     const auto q = make(s.len_q, 0), k = make(s.len_k, 1), v = make(s.len_k, 2);
     const double scale = 1.0 / std::sqrt(128.0);
     const double flops = 4.0 * s.heads * static_cast<double>(s.len_q) * s.len_k * 128;
+    std::vector<nlohmann::json> shape_rows;
+    std::vector<size_t> timed;  // indices into shape_rows of the backends that passed the check
     for (const auto& backend : backends) {
       nlohmann::json row = {{"shape", s.name}, {"batch", 1},          {"heads", s.heads}, {"len_q", s.len_q},
                             {"len_k", s.len_k}, {"head_dim", 128},   {"dtype", "bf16"}, {"backend", backend}};
@@ -142,46 +154,80 @@ nlohmann::json bench_attention(const std::vector<std::string>& backends, const B
       int resident = 0;
       if (!backend_available(backend, &why, &resident)) {
         row["error"] = why;
-        rows.push_back(row);
-        continue;
+      } else {
+        if (resident > 0) row["resident_ctas"] = resident;
+        try {
+          verify(q, k, v, run_backend(backend, q, k, v, scale), scale, row);
+          if (row["verified"].get<bool>()) timed.push_back(shape_rows.size());
+          else row["error"] = "wrong result: not timed";
+        } catch (const std::exception& e) {
+          row["error"] = std::string(e.what()).substr(0, 400);
+          (void)cudaGetLastError();
+        }
       }
-      if (resident > 0) row["resident_ctas"] = resident;
-      try {
-        const auto out = run_backend(backend, q, k, v, scale);
-        verify(q, k, v, out, scale, row);
-        if (!row["verified"].get<bool>()) {
-          row["error"] = "wrong result: not timed";
-        } else {
-          const auto t = time_cuda([&] { run_backend(backend, q, k, v, scale); }, opt.iters, opt.budget_s, false);
-          const auto clocks = current_clocks();
-          row["ms_median"] = t.median_ms;
-          row["ms_min"] = t.min_ms;
-          row["ms_max"] = t.max_ms;
-          row["iters"] = t.iters;
-          row["tflops"] = flops / (t.median_ms * 1e-3) / 1e12;
-          row["sm_clock_mhz_after"] = clocks.sm_mhz;
-          if (clocks.event_reasons >= 0) row["clock_reasons_after"] = clock_event_reason_names(clocks.event_reasons);
-          if (t.watts > 0) {
-            row["watts"] = t.watts;
-            row["joules_per_run"] = t.joules_per_run;
-            row["gflop_per_joule"] = flops / t.joules_per_run / 1e9;
-          }
-          if (backend == kernels::gallop_kernel_name(GallopKernel::kSm90WsTwoPProfile)) {
+      shape_rows.push_back(row);
+    }
+    // Interleaved timing: each backend's runs are spread over kRounds rounds, and every round
+    // visits the backends in a rotated order, so that no backend is always timed on a card that the
+    // others have just heated (the SM clock drops by a fifth under these kernels, NOTES.md) and
+    // their differences of a few percent are not the order's.
+    const int rounds = opt.iters > 0 ? 1 : kRounds;
+    std::vector<std::vector<Timing>> parts(shape_rows.size());
+    std::vector<Clocks> clocks(shape_rows.size());
+    for (int r = 0; r < rounds; ++r) {
+      for (size_t j = 0; j < timed.size(); ++j) {
+        const size_t i = timed[(j + r) % timed.size()];
+        auto& row = shape_rows[i];
+        if (row.contains("error")) continue;
+        const std::string backend = row["backend"];
+        try {
+          parts[i].push_back(time_cuda([&] { run_backend(backend, q, k, v, scale); }, opt.iters,
+                                       opt.budget_s / rounds, false, /*warmup=*/r == 0, /*min_runs=*/1,
+                                       /*max_runs=*/kMaxRuns / rounds));
+          clocks[i] = current_clocks();
+        } catch (const std::exception& e) {
+          row["error"] = std::string(e.what()).substr(0, 400);
+          (void)cudaGetLastError();
+        }
+      }
+    }
+    for (size_t i = 0; i < shape_rows.size(); ++i) {
+      auto& row = shape_rows[i];
+      if (!row.contains("error") && !parts[i].empty()) {
+        const Timing t = merge_timings(parts[i]);
+        row["ms_median"] = t.median_ms;
+        row["ms_min"] = t.min_ms;
+        row["ms_max"] = t.max_ms;
+        row["iters"] = t.iters;
+        row["rounds"] = static_cast<int>(parts[i].size());
+        row["tflops"] = flops / (t.median_ms * 1e-3) / 1e12;
+        row["sm_clock_mhz_after"] = clocks[i].sm_mhz;
+        if (clocks[i].event_reasons >= 0)
+          row["clock_reasons_after"] = clock_event_reason_names(clocks[i].event_reasons);
+        if (t.watts > 0) {
+          row["watts"] = t.watts;
+          row["joules_per_run"] = t.joules_per_run;
+          row["gflop_per_joule"] = flops / t.joules_per_run / 1e9;
+        }
+        if (row["backend"] == kernels::gallop_kernel_name(GallopKernel::kSm90WsTwoPProfile)) {
+          try {
             at::Tensor counters;
             kernels::attention_gallop(q, k, v, {}, scale, GallopKernel::kSm90WsTwoPProfile, &counters);
             row["profile"] = profile_json(counters);
+          } catch (const std::exception& e) {
+            row["profile_error"] = std::string(e.what()).substr(0, 400);
+            (void)cudaGetLastError();
           }
         }
-      } catch (const std::exception& e) {
-        row["error"] = std::string(e.what()).substr(0, 400);
-        (void)cudaGetLastError();
       }
-      std::cerr << "[bench] attention " << s.name << " " << backend << ": "
+      std::cerr << "[bench " << static_cast<int>(elapsed()) << "s] attention " << s.name << " "
+                << row["backend"].get<std::string>() << ": "
                 << (row.contains("tflops") ? std::to_string(row["tflops"].get<double>()) + " TFLOP/s"
                                            : row.value("error", std::string("?")))
                 << "\n";
       rows.push_back(row);
     }
+    if (shape_done) shape_done(rows);
   }
   return rows;
 }

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,8 +20,10 @@ struct BenchOptions {
 };
 
 // Attention at the Wan shapes for each backend: "cudnn", "flash", "sdpa", "gallop-sm80",
-// "gallop-sm90", "gallop-sm90-ws-p2", "gallop-sm90-serial", ...
-nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt);
+// "gallop-sm90", "gallop-sm90-ws-p2", "gallop-sm90-serial", ... After each shape, shape_done (when
+// set) receives the rows so far, so that a run stopped part way keeps what it measured.
+nlohmann::json bench_attention(const std::vector<std::string>& backends, const BenchOptions& opt,
+                               const std::function<void(const nlohmann::json&)>& shape_done = {});
 
 // The fused memory-bound kernels and their ATen paths, as GB/s and % of peak_gbps.
 nlohmann::json bench_fused(const BenchOptions& opt, double peak_gbps);

@@ -123,14 +123,47 @@ std::string clock_event_reason_names(int64_t bits) {
   return names.empty() ? "none" : names;
 }
 
-Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2) {
+namespace {
+
+// The summary figures of t from its runs_ms, joules and wall_s.
+void summarize(Timing& t) {
+  std::vector<double> ms = t.runs_ms;
+  std::sort(ms.begin(), ms.end());
+  t.iters = static_cast<int>(ms.size());
+  if (ms.empty()) return;
+  if (t.joules > 0 && t.wall_s > 0) {
+    t.joules_per_run = t.joules / static_cast<double>(ms.size());
+    t.watts = t.joules / t.wall_s;
+  }
+  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
+  t.min_ms = ms.front();
+  t.max_ms = ms.back();
+}
+
+}  // namespace
+
+Timing merge_timings(const std::vector<Timing>& parts) {
+  Timing t;
+  t.joules = 0;
+  for (const auto& p : parts) {
+    t.runs_ms.insert(t.runs_ms.end(), p.runs_ms.begin(), p.runs_ms.end());
+    t.wall_s += p.wall_s;
+    if (p.joules < 0 || t.joules < 0) t.joules = -1;  // energy only when every part has it
+    else t.joules += p.joules;
+  }
+  summarize(t);
+  return t;
+}
+
+Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2, bool warmup,
+                 int min_runs, int max_runs) {
   at::Tensor flush;
   if (flush_l2) {
     const int64_t bytes = 2 * std::max<int64_t>(device_facts().l2_bytes, 1 << 20);
     flush = at::empty({bytes}, at::TensorOptions().dtype(at::kByte).device(at::kCUDA));
   }
   auto stream = at::cuda::getCurrentCUDAStream();
-  fn();  // warm-up: module load, workspace and handle creation stay out of the numbers
+  if (warmup) fn();  // module load, workspace and handle creation stay out of the numbers
   C10_CUDA_CHECK(cudaStreamSynchronize(stream));
   std::vector<double> ms;
   at::cuda::CUDAEvent start(cudaEventDefault), stop(cudaEventDefault);
@@ -138,7 +171,7 @@ Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bo
   const auto wall0 = std::chrono::steady_clock::now();
   int target = iters;
   double spent = 0;
-  for (int i = 0; target <= 0 ? (i < 3 || (spent < budget_s * 1e3 && i < 20)) : i < target; ++i) {
+  for (int i = 0; target <= 0 ? (i < min_runs || (spent < budget_s * 1e3 && i < max_runs)) : i < target; ++i) {
     if (flush_l2) flush.fill_(static_cast<uint8_t>(i));
     start.record(stream);
     fn();
@@ -148,17 +181,11 @@ Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bo
     spent += ms.back();
   }
   const double joules1 = energy_joules();
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-  std::sort(ms.begin(), ms.end());
   Timing t;
-  t.iters = static_cast<int>(ms.size());
-  if (joules0 >= 0 && joules1 > joules0 && wall_s > 0) {
-    t.joules_per_run = (joules1 - joules0) / static_cast<double>(ms.size());
-    t.watts = (joules1 - joules0) / wall_s;
-  }
-  t.median_ms = ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]);
-  t.min_ms = ms.front();
-  t.max_ms = ms.back();
+  t.runs_ms = std::move(ms);
+  t.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  t.joules = joules0 >= 0 && joules1 > joules0 ? joules1 - joules0 : -1;
+  summarize(t);
   return t;
 }
 

@@ -42,12 +42,22 @@ struct Timing {
   // From NVML's energy counter over the timed runs (-1 without it): the card's energy per run, and
   // its mean power over the loop (the runs and the short host gaps between them).
   double joules_per_run = -1, watts = -1;
+  // What the figures above are made from: each run's time, and the energy and wall time of the
+  // loop (joules < 0 without NVML's counter).
+  std::vector<double> runs_ms;
+  double joules = -1, wall_s = 0;
 };
 
-// Runs fn once to warm up, then times each of `iters` runs with its own pair of CUDA events on the
-// current stream (when iters <= 0: as many as fit in about `budget_s` seconds, between 3 and 20).
-// With flush_l2, a buffer of twice the L2 size is overwritten (untimed) before every run.
-Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2);
+// Runs fn once to warm up (unless warmup is false), then times each of `iters` runs with its own
+// pair of CUDA events on the current stream (when iters <= 0: as many as fit in about `budget_s`
+// seconds, between min_runs and max_runs). With flush_l2, a buffer of twice the L2 size is
+// overwritten (untimed) before every run.
+Timing time_cuda(const std::function<void()>& fn, int iters, double budget_s, bool flush_l2, bool warmup = true,
+                 int min_runs = 3, int max_runs = 20);
+
+// Several timings of one case taken apart (interleaved with other cases) as one: the median, min
+// and max over all their runs, the energy per run and mean power over all their loops.
+Timing merge_timings(const std::vector<Timing>& parts);
 
 // Standard-normal values in `dtype` on the current CUDA device, drawn there from a generator of
 // their own seeded with `seed` (the same tensor in every process on one kind of GPU: torch's

@@ -4,13 +4,15 @@
 //                       [--no-ceilings] [--iters N] [--quick]
 //
 // BACKENDS is a comma list (default "cudnn,flash,gallop-sm80,gallop-sm90-serial") of cudnn, flash,
-// sdpa and gallop's kernel names (gallop_kernel_names(): gallop-sm80, gallop-sm90-serial, -overlap,
-// ..., -ws-p2, -ws-p2-c2, -ws-p2-s3, ...; tools/gpu/check.sh times each in its own process).
+// sdpa and gallop's kernel names (gallop_kernel_names(): gallop-sm80, gallop-sm90-serial, -ws-p2,
+// -ws-p2-c2, -ws-p2-s3, ...); the backends of one shape are timed side by side, their runs
+// interleaved in rounds (tools/gpu/check.sh runs cuDNN and the Hopper variants so).
 // Attention is reported as TFLOP/s = 4·B·H·Lq·Lk·D / time (bf16, D = 128, non-causal) at the Wan
 // shapes; the fused kernels as GB/s by bytes moved and % of the card's peak bandwidth; the device
 // line carries the GPU name, SM count and clocks (maximum from the driver, current from NVML after
 // each attention run). A table goes to stdout, progress to stderr, everything to the JSON file.
-// Every case is timed with CUDA events: one warm-up, then the median of N runs.
+// Every case is timed with CUDA events: one warm-up, then the median of N runs (attention: of all
+// its rounds).
 // Exit status: 0 done, 1 runtime error (no CUDA device, a failed write), 2 usage error.
 #include <ATen/cuda/CUDAContext.h>
 
@@ -41,6 +43,18 @@ std::string today() {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+// Writes doc to path through a temporary file renamed over it, so that a reader (or a run killed
+// while writing) never sees half a file. False when it cannot be written.
+bool write_json(const nlohmann::json& doc, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << doc.dump(2) << "\n";
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 void print_table(const nlohmann::json& doc) {
@@ -172,16 +186,23 @@ int main(int argc, char** argv) {
     doc["device"]["sm_clock_mhz_at_start"] = idle.sm_mhz;
     doc["device"]["mem_clock_mhz_at_start"] = idle.mem_mhz;
     if (ceilings) doc["ceilings"] = bench_ceilings(opt);
-    if (attention) doc["attention"] = bench_attention(backends, opt);
+    if (attention) {
+      // The JSON file holds the attention rows measured so far after every shape (a run stopped by
+      // a time limit keeps them); the complete document replaces it at the end.
+      doc["attention"] = bench_attention(backends, opt, [&](const nlohmann::json& rows) {
+        if (json_path.empty()) return;
+        nlohmann::json partial = doc;
+        partial["attention"] = rows;
+        partial["partial"] = true;
+        if (!write_json(partial, json_path))
+          std::cerr << "gallop_kernel_bench: cannot write " << json_path << " (continuing)\n";
+      });
+    }
     if (fused) doc["fused"] = bench_fused(opt, f.peak_gbps);
     print_table(doc);
-    if (!json_path.empty()) {
-      std::ofstream out(json_path);
-      out << doc.dump(2) << "\n";
-      if (!out) {
-        std::cerr << "gallop_kernel_bench: cannot write " << json_path << "\n";
-        return 1;
-      }
+    if (!json_path.empty() && !write_json(doc, json_path)) {
+      std::cerr << "gallop_kernel_bench: cannot write " << json_path << "\n";
+      return 1;
     }
     return 0;
   } catch (const std::exception& e) {
