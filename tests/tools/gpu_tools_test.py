@@ -92,6 +92,10 @@ def main():
               f"one row per shape and backend after the merge ({len(keys)} rows, {len(set(keys))} distinct)")
         s3 = [r for r in merged["attention"] if r["backend"] == "gallop-sm90-ws-p2-s3"]
         check(all("tflops" in r for r in s3), "the variant's timed rows replace its broken ones")
+        gone = merged["broken_rows_timed_again"]
+        culprit = (gone[0]["shape"], gone[0]["backend"]) if gone else None
+        check(len(gone) == 2 + 2 * 6 and culprit == ("14B-480p", "gallop-sm90-ws-p2-s3"),
+              f"the summary names the rows the broken kernel took down, the culprit first ({len(gone)})")
         pp = [r for r in merged["attention"] if r["backend"] == "gallop-sm90-ws-pingpong-p2"]
         check("wrong result" in pp[0].get("error", "") and all("tflops" in r for r in pp[1:]),
               "a wrong result stands even where another process timed the kernel")
