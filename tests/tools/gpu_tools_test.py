@@ -75,6 +75,8 @@ def main():
     retry = retry_variants.backends_to_retry(healthy, backends + ["gallop-sm90-ws-p2-split"])
     check(retry == ["gallop-sm90-ws-p2-split"], f"a wrong result is not timed again, a backend with no row is: {retry}")
     check(retry_variants.backends_to_retry([], backends) == backends, "no rows (the process died): all of them")
+    check(retry_variants.backends_to_retry(healthy, backends, partial=True) == backends,
+          "a process stopped part way (the shapes after it have no rows): all of them")
 
     with tempfile.TemporaryDirectory() as tmp:
         files = []

@@ -176,7 +176,8 @@ if [ -x "$BENCH" ]; then
   for schedule in $SM90_VARIANTS; do side_by_side="$side_by_side,gallop-sm90-$schedule"; done
   # 11 backends x 5 shapes: about 0.6 s of timed runs and a checked run each, plus the inputs, so
   # about a minute; up to 240 s, less what the DiT timings keep (at least 60 s). The benchmark
-  # rewrites its JSON after every shape, so a run cut short keeps the shapes it finished.
+  # rewrites its JSON after every shape, so a run cut short keeps the shapes it finished (and every
+  # backend is then timed again alone, as time allows).
   limit=$(( $(remaining) - 25 - DIT_RESERVE ))
   [ "$limit" -gt 240 ] && limit=240
   [ "$limit" -lt 60 ] && limit=60

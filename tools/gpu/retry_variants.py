@@ -8,7 +8,9 @@ kernel that breaks its CUDA context (a trap, an illegal address) makes every lat
 process fail, whatever its backend. Prints, space-separated on one line, the backends with a row
 that failed for any other reason than "not compiled for this device" or a wrong result (which a
 process of its own would only repeat), and the backends with no row at all (the process died or
-the JSON is missing). Exit status 0; 2 for a usage error.
+the JSON is missing); all of them when the JSON says the process stopped part way ("partial": a
+time limit killed it, perhaps on a hung kernel, and the shapes after that one have no rows). Exit
+status 0; 2 for a usage error.
 """
 import json
 import sys
@@ -16,7 +18,9 @@ import sys
 BENIGN = ("not compiled for this device", "wrong result: not timed")
 
 
-def backends_to_retry(rows, backends):
+def backends_to_retry(rows, backends, partial=False):
+    if partial:
+        return list(backends)
     seen = {r["backend"] for r in rows}
     broken = {r["backend"] for r in rows if "error" in r and r["error"] not in BENIGN}
     return [b for b in backends if b in broken or b not in seen]
@@ -28,10 +32,10 @@ def main(argv):
         return 2
     try:
         with open(argv[1]) as f:
-            rows = json.load(f).get("attention", [])
+            doc = json.load(f)
     except (OSError, ValueError):
-        rows = []
-    print(" ".join(backends_to_retry(rows, argv[2:])))
+        doc = {}
+    print(" ".join(backends_to_retry(doc.get("attention", []), argv[2:], bool(doc.get("partial")))))
     return 0
 
 
