@@ -88,6 +88,7 @@ const char* gallop_kernel_name(attn::GallopKernel kernel) {
     case attn::GallopKernel::kSm90WsTwoPStages3: return "gallop-sm90-ws-p2-s3";
     case attn::GallopKernel::kSm90WsTwoPClusterStages3: return "gallop-sm90-ws-p2-c2-s3";
     case attn::GallopKernel::kSm90WsTwoPProfile: return "gallop-sm90-ws-p2-prof";
+    case attn::GallopKernel::kSm90WsPingpongTwoPCluster: return "gallop-sm90-ws-pingpong-p2-c2";
   }
   return "?";
 }

@@ -61,6 +61,7 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
       case Sm90Schedule::kWsPingpongTwoP: return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoP, 128, 0>();
       case Sm90Schedule::kWsTwoPCluster: break;  // head dim 128 only, below
       case Sm90Schedule::kWsTwoPProfile: break;  // head dim 128 only, below
+      case Sm90Schedule::kWsPingpongTwoPCluster: break;  // head dim 128 only, below
     }
   }
   if constexpr (D == 128) {
@@ -71,6 +72,8 @@ R switch_sm90_variant(Sm90Variant v, R fallback, const Fn& fn) {
         return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 128, 0>();
       if (v.block_n == 144 && v.schedule == Sm90Schedule::kWsTwoPCluster)
         return fn.template run<T, D, Sm90Schedule::kWsTwoPCluster, 144, 0>();
+      if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsPingpongTwoPCluster)
+        return fn.template run<T, D, Sm90Schedule::kWsPingpongTwoPCluster, 128, 0>();
       if (v.block_n == 128 && v.schedule == Sm90Schedule::kWsTwoPProfile)
         return fn.template run<T, D, Sm90Schedule::kWsTwoPProfile, 128, 0>();
     }
@@ -128,6 +131,7 @@ Sm90Variant sm90_variant(GallopKernel kernel, int head_dim) {
     case GallopKernel::kSm90WsTwoPStages3: return {Sm90Schedule::kWsTwoP, 128, 3};
     case GallopKernel::kSm90WsTwoPClusterStages3: return {Sm90Schedule::kWsTwoPCluster, 128, 3};
     case GallopKernel::kSm90WsTwoPProfile: return {Sm90Schedule::kWsTwoPProfile, 128};
+    case GallopKernel::kSm90WsPingpongTwoPCluster: return {Sm90Schedule::kWsPingpongTwoPCluster, 128};
     default: return {tile.schedule, tile.block_n};
   }
 }

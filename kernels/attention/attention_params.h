@@ -29,6 +29,7 @@ enum class GallopKernel : int32_t {
   kSm90WsTwoPStages3,        // kSm90WsTwoP with three K/V stages (head dim 128; 64 has three already)
   kSm90WsTwoPClusterStages3,  // kSm90WsTwoPCluster with three K/V stages
   kSm90WsTwoPProfile,  // kSm90WsTwoP with cycle counters around its waits (AttentionParams::profile)
+  kSm90WsPingpongTwoPCluster,  // kSm90WsPingpongTwoP in clusters of 2 CTAs sharing K/V loads (head dim 128)
 };
 
 // Every value above, for code that lists, tests or benchmarks them all.
@@ -41,7 +42,8 @@ inline constexpr GallopKernel kAllGallopKernels[] = {GallopKernel::kSm80, Gallop
                                                      GallopKernel::kSm90WsTwoPClusterSplit,
                                                      GallopKernel::kSm90WsTwoPStages3,
                                                      GallopKernel::kSm90WsTwoPClusterStages3,
-                                                     GallopKernel::kSm90WsTwoPProfile};
+                                                     GallopKernel::kSm90WsTwoPProfile,
+                                                     GallopKernel::kSm90WsPingpongTwoPCluster};
 
 // What gallop-sm90-ws-p2-prof adds up in AttentionParams::profile: SM clock cycles summed over
 // warps (the math warps' counters over every math warp of every CTA; the producer's over the one

@@ -230,9 +230,11 @@ __global__ void __launch_bounds__(sm90_threads(kSchedule), 1)
     flash_fwd_sm90_kernel(const __grid_constant__ Sm90Params params) {
 #if defined(GALLOP_SM90A_DEVICE)
   // Every schedule but serial is ws-p2's overlapped key loop with a producer warpgroup and two P
-  // buffers, plus turns (ws-pingpong-p2), clusters (ws-p2-c2) or cycle counters (ws-p2-prof).
+  // buffers, plus turns (ws-pingpong-p2), clusters (ws-p2-c2), both (ws-pingpong-p2-c2) or cycle
+  // counters (ws-p2-prof).
   constexpr bool kWs = sm90_warp_specialized(kSchedule);
-  constexpr bool kPingpong = kSchedule == Sm90Schedule::kWsPingpongTwoP;
+  constexpr bool kPingpong =
+      kSchedule == Sm90Schedule::kWsPingpongTwoP || kSchedule == Sm90Schedule::kWsPingpongTwoPCluster;
   constexpr bool kCluster = sm90_cluster(kSchedule);
   constexpr bool kProfile = kSchedule == Sm90Schedule::kWsTwoPProfile;  // ws-p2 + cycle counters
   [[maybe_unused]] const uint32_t t_entry = kProfile ? ptx90::clock32() : 0;

@@ -30,12 +30,12 @@ template int flash_fwd_sm80_resident_ctas<${_type}, ${_hd}>();
       # Hopper instances, one file each so that they compile in parallel (schedule:key block:K/V
       # stages, 0 = the tile's): serial, ws-p2 and ws-pingpong-p2 with the 128-key block, and for
       # head dim 128 also ws-p2 with a 144-key block, ws-p2 in clusters of two CTAs (128- and
-      # 144-key blocks), ws-p2 with and without clusters on three stages, and ws-p2 with cycle
-      # counters (-prof) (tile_config.h).
+      # 144-key blocks), ws-pingpong-p2 in clusters, ws-p2 with and without clusters on three
+      # stages, and ws-p2 with cycle counters (-prof) (tile_config.h).
       set(_sm90_variants kSerial:128:0 kWsTwoP:128:0 kWsPingpongTwoP:128:0)
       if(_hd EQUAL 128)
-        list(APPEND _sm90_variants kWsTwoP:144:0 kWsTwoPCluster:128:0 kWsTwoPCluster:144:0 kWsTwoP:128:3
-             kWsTwoPCluster:128:3 kWsTwoPProfile:128:0)
+        list(APPEND _sm90_variants kWsTwoP:144:0 kWsTwoPCluster:128:0 kWsTwoPCluster:144:0 kWsPingpongTwoPCluster:128:0
+             kWsTwoP:128:3 kWsTwoPCluster:128:3 kWsTwoPProfile:128:0)
       endif()
       foreach(_v IN LISTS _sm90_variants)
         string(REPLACE ":" ";" _v "${_v}")

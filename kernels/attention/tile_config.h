@@ -77,6 +77,10 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             released it (the "empty" barriers count 16 arrivals), and each producer waits for
 //             its CTA's last releases before it exits, so that no CTA leaves while the other can
 //             still arrive on its barriers. Not timed yet.
+//   ws-pingpong-p2-c2  both: turns inside each CTA, K/V shared across the cluster's two CTAs. The
+//             turns are named barriers among a CTA's own math warps and the clusters' barriers are
+//             mbarriers, so neither protocol waits on the other; FlashAttention-3's head-dim-128
+//             forward combines the two as well (with 176-key blocks and one P buffer). Not timed yet.
 //   ws-p2-prof  ws-p2 with cycle counters around every wait (kernel_profile.h), for the benchmark
 //             to say where the math warps' time goes; a diagnostic, never chosen by `auto`.
 // Measured and removed (2026-11-27; the last tree with them is commit c6bf1cf): overlap and
@@ -94,12 +98,15 @@ enum class Sm90Schedule : int {
   kWsPingpongTwoP = 6,
   kWsTwoPCluster = 7,
   kWsTwoPProfile = 8,
+  kWsPingpongTwoPCluster = 9,
 };
 
 GALLOP_TILE_FN constexpr bool sm90_warp_specialized(Sm90Schedule s) {
   return s != Sm90Schedule::kSerial;
 }
-GALLOP_TILE_FN constexpr bool sm90_cluster(Sm90Schedule s) { return s == Sm90Schedule::kWsTwoPCluster; }
+GALLOP_TILE_FN constexpr bool sm90_cluster(Sm90Schedule s) {
+  return s == Sm90Schedule::kWsTwoPCluster || s == Sm90Schedule::kWsPingpongTwoPCluster;
+}
 // CTAs per cluster of the clustered schedule; the grid's first dimension is padded to a multiple.
 constexpr int kSm90ClusterSize = 2;
 

@@ -276,6 +276,9 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Cluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128},
+                      // Ping-pong turns inside each CTA of a cluster.
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoPCluster, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsPingpongTwoPCluster, at::kHalf, 128},
                       // Three K/V stages (head dim 128; 64 has three in every variant).
                       KernelCase{GallopKernel::kSm90WsTwoPStages3, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPClusterStages3, at::kBFloat16, 128},
@@ -394,7 +397,8 @@ TEST(GallopAttentionOccupancy, ResidentCtasOfEveryRunnableKernel) {
     // sm_80 kernel: up to 3 CTAs per SM at head dim 128 (tile_config.h); the Hopper ones, one.
     EXPECT_LE(resident, kernel == GallopKernel::kSm80 ? 4 * sms : sms) << gallop_kernel_name(kernel);
     if (kernel == GallopKernel::kSm90WsTwoPCluster || kernel == GallopKernel::kSm90WsTwoP144Cluster ||
-        kernel == GallopKernel::kSm90WsTwoPClusterSplit || kernel == GallopKernel::kSm90WsTwoPClusterStages3) {
+        kernel == GallopKernel::kSm90WsTwoPClusterSplit || kernel == GallopKernel::kSm90WsTwoPClusterStages3 ||
+        kernel == GallopKernel::kSm90WsPingpongTwoPCluster) {
       EXPECT_EQ(resident % 2, 0) << gallop_kernel_name(kernel);
     }
     std::cout << "[ info ] " << gallop_kernel_name(kernel) << ": " << resident << " CTAs resident on " << sms

@@ -21,7 +21,7 @@ flash_sm90_*.cu.o:
     then the run of FMULs), so that warps whose row maxima did not move skip it;
   - every schedule but serial, too: P's conversion to 16 bits (block_n / 4 F2FP per thread) lies
     between those two waits, i.e. overlaps P·V, which is what the second P buffer is for;
-  - ws-p2-c2: K and V come in through multicast TMA loads (UTMALDG...MULTICAST), the stages are
+  - ws-p2-c2, ws-pingpong-p2-c2: K and V come in through multicast TMA loads (UTMALDG...MULTICAST), the stages are
     released on the other CTA's barriers (SYNCS.ARRIVE...RED), and no GPU-scope memory barrier
     (MEMBAR.ALL.GPU) is left in the code but the one of the start-up cluster barrier: an arrival with
     release semantics at cluster scope puts one before every release, in the math loop.
@@ -39,7 +39,8 @@ import sys
 
 SKIP = 77
 # Sm90Schedule's values (tile_config.h); 1-4 were overlap, pingpong, ws and ws-pingpong, since removed.
-SCHEDULES = {"0": "serial", "5": "ws-p2", "6": "ws-pingpong-p2", "7": "ws-p2-c2", "8": "ws-p2-prof"}
+SCHEDULES = {"0": "serial", "5": "ws-p2", "6": "ws-pingpong-p2", "7": "ws-p2-c2", "8": "ws-p2-prof",
+             "9": "ws-pingpong-p2-c2"}
 
 
 def find_tool(name):
@@ -174,7 +175,7 @@ def check_function(name, ins):
             f"at most {best} F2FP between the partial and the full wgmma wait (need {block_n // 4}: "
             "P's conversion does not overlap P·V)"
         )
-    if schedule.startswith("ws-p2-c2"):
+    if schedule.startswith(("ws-p2-c2", "ws-pingpong-p2-c2")):
         if not any(i.startswith("UTMALDG") and "MULTICAST" in i for i in ins):
             failures.append("no multicast TMA load (UTMALDG...MULTICAST): the CTAs do not share K/V loads")
         if not any(re.match(r"(@!?U?P\w+\s+)?SYNCS\.ARRIVE\.\S*RED", i) for i in ins):

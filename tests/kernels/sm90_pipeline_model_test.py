@@ -19,7 +19,8 @@ fail, it also runs ws-p2 with the math warps' release of K(0) missing, which mus
 there are more blocks than stages (as the first overlapped loop did on the H100, which never
 refilled K's stage 0), and a ping-pong where warpgroup 1 also arrives after its last segment, which
 must leave an arrival over. run_cluster models ws-p2-c2, two CTAs of a cluster sharing each block's
-loads (see its docstring), with two broken variants that must fail.
+loads (see its docstring), with two broken variants that must fail, and ws-pingpong-p2-c2, the same
+with each CTA's math warpgroups taking turns (with an arrival left over, it must fail too).
 
 Exit status 0 when every schedule passes (and each broken variant fails), 1 otherwise.
 """
@@ -230,8 +231,10 @@ def run(stages, n_blocks, schedule, seed, skip_release_k0=False, extra_last_arri
     return "ok"
 
 
-def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True):
-    """ws-p2-c2: two CTAs of a cluster, each a producer and two math warpgroups running the ws loop.
+def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True, pingpong=False,
+                extra_last_arrival=False):
+    """ws-p2-c2: two CTAs of a cluster, each a producer and two math warpgroups running the ws loop
+    (with pingpong, ws-pingpong-p2-c2: the math warpgroups of each CTA also take turns, as in run()).
     Each CTA's producer expects the whole block on its own "full" barrier and loads one half of it,
     multicast: the half lands in both CTAs, each landing completing its bytes on that CTA's barrier,
     at independent random times. Math warpgroups release a stage on their own CTA's "empty" barrier
@@ -246,6 +249,8 @@ def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True
     full = {c: {x: [Barrier(1) for _ in range(stages)] for x in "kv"} for c in ctas}
     empty = {c: {x: [Barrier(4 if release_to_both else 2) for _ in range(stages)] for x in "kv"} for c in ctas}
     stage = {c: {x: [[None, None] for _ in range(stages)] for x in "kv"} for c in ctas}
+    turn = {c: [NamedBarrier(), NamedBarrier()] for c in ctas}  # pingpong: each CTA's own turns
+    turns_taken = {c: [0, 0] for c in ctas}
     in_flight = []  # ("tma", dst, x, j, half) or ("arrive", dst, x, s)
     procs_of = {c: [] for c in ctas}
     finished = set()
@@ -271,26 +276,43 @@ def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True
         if release_to_both:
             in_flight.append(("arrive", 1 - c, x, j % stages))
 
-    def math(c):
+    def math(c, w):  # math warpgroup w of CTA c
+        def take_turn():
+            if pingpong:
+                yield from turn[c][w].sync()
+                turns_taken[c][w] += 1
+
+        def pass_turn(last):
+            if pingpong and not (last and w == 1 and not extra_last_arrival):
+                turn[c][1 - w].arrive()
+
         yield "sync"
+        if pingpong and w == 1 and n_blocks > 0:
+            turn[c][0].arrive()
         if n_blocks == 0:
             return
         yield from wait(full[c]["k"][0], 0)
+        yield from take_turn()
         read(c, "k", 0)
+        pass_turn(False)
         yield None
         release(c, "k", 0)
         for j in range(1, n_blocks):
             yield from wait(full[c]["k"][j % stages], (j // stages) & 1)
             yield from wait(full[c]["v"][(j - 1) % stages], ((j - 1) // stages) & 1)
+            yield from take_turn()
             read(c, "k", j)
             read(c, "v", j - 1)
+            pass_turn(False)
             yield None
             release(c, "k", j)
             yield None
             release(c, "v", j - 1)
         last = n_blocks - 1
         yield from wait(full[c]["v"][last % stages], (last // stages) & 1)
+        yield from take_turn()
         read(c, "v", last)
+        pass_turn(True)
         release(c, "v", last)
 
     def producer(c):
@@ -311,12 +333,15 @@ def run_cluster(stages, n_blocks, seed, producer_tail=True, release_to_both=True
 
     procs = {}
     for c in ctas:
-        for name, gen in ((f"producer{c}", producer(c)), (f"wg0.{c}", math(c)), (f"wg1.{c}", math(c))):
+        for name, gen in ((f"producer{c}", producer(c)), (f"wg0.{c}", math(c, 0)), (f"wg1.{c}", math(c, 1))):
             procs[name] = gen
             procs_of[c].append(name)
     at_sync = set()
     for _ in range(400000):
         if len(finished) == len(procs) and not in_flight:
+            for c in ctas:
+                if any(turn[c][w].generation != turns_taken[c][w] or turn[c][w].arrivals for w in (0, 1)):
+                    return f"CTA {c}: turns completed and taken differ, or an arrival is left over"
             return "ok"
         if in_flight and (rnd.random() < 0.5 or len(finished) == len(procs)):
             event = in_flight.pop(rnd.randrange(len(in_flight)))
@@ -361,15 +386,16 @@ def main():
                         failures += 1
                         break
         print(f"{'ok  ' if not failures else '    '} {schedule}")
-    for stages in (2, 3):
-        for n_blocks in range(0, 9):
-            for seed in range(120):
-                result = run_cluster(stages, n_blocks, seed)
-                if result != "ok":
-                    print(f"FAIL ws-p2-c2, {stages} stages, {n_blocks} blocks, seed {seed}: {result}")
-                    failures += 1
-                    break
-    print(f"{'ok  ' if not failures else '    '} ws-p2-c2 (two CTAs, multicast halves, releases to both)")
+    for pingpong, name in ((False, "ws-p2-c2"), (True, "ws-pingpong-p2-c2")):
+        for stages in (2, 3):
+            for n_blocks in range(0, 9):
+                for seed in range(120):
+                    result = run_cluster(stages, n_blocks, seed, pingpong=pingpong)
+                    if result != "ok":
+                        print(f"FAIL {name}, {stages} stages, {n_blocks} blocks, seed {seed}: {result}")
+                        failures += 1
+                        break
+        print(f"{'ok  ' if not failures else '    '} {name} (two CTAs, multicast halves, releases to both)")
     # The cluster protocol's two safeguards must each be needed.
     no_tail = [run_cluster(2, n, seed, producer_tail=False) for n in (1, 2, 4) for seed in range(60)]
     local_only = [run_cluster(2, n, seed, release_to_both=False) for n in (3, 5) for seed in range(60)]
@@ -392,6 +418,7 @@ def main():
     else:
         print("ok   a loop that never releases K(0) deadlocks")
     extra = [run(2, 3, "ws-pingpong-p2", seed, extra_last_arrival=True) for seed in range(20)]
+    extra += [run_cluster(2, 3, seed, pingpong=True, extra_last_arrival=True) for seed in range(20)]
     if any(r == "ok" for r in extra):
         print(f"FAIL a ping-pong whose warpgroup 1 arrives after its last segment should fail: {set(extra)}")
         failures += 1

@@ -134,8 +134,10 @@ def main():
         script(os.path.join(stubs, "ctest"), FAKE_CTEST)
         script(os.path.join(stubs, "nvidia-smi"), FAKE_SMI)
         out = os.path.join(tmp, "out")
+        variants = "ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-s3 ws-pingpong-p2 ws-p2-n144".split()
         env = dict(os.environ, PATH=stubs + os.pathsep + os.environ.get("PATH", ""), PYTHON=PY,
-                   GALLOP_CHECK_BUILD_DIR=os.path.join(tmp, "build-gpu"), GALLOP_CHECK_JOBS="2")
+                   GALLOP_CHECK_BUILD_DIR=os.path.join(tmp, "build-gpu"), GALLOP_CHECK_JOBS="2",
+                   GALLOP_CHECK_SM90=" ".join(variants))
         run = subprocess.run(["bash", os.path.join(repo, "tools", "gpu", "check.sh"), out], env=env,
                              capture_output=True, text=True, timeout=300)
         check(run.returncode == 1, f"check.sh exits 1 when a kernel broke its process (got {run.returncode})")
@@ -148,9 +150,7 @@ def main():
         # bench-gallop-sm80 is a step of its own (the sm_80 kernel, last), not a retry.
         retried = sorted(n[len("bench-"):] for n in steps
                          if n.startswith(("bench-gallop-sm90-", "bench-cudnn")))
-        backends = ["cudnn"] + ["gallop-sm90-" + v for v in ("ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split "
-                                                              "ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 "
-                                                              "ws-p2-n144-split").split()]
+        backends = ["cudnn"] + ["gallop-sm90-" + v for v in variants]
         check(retried == sorted(backends), f"every backend with a broken row was timed again alone: {retried}")
         check(all(steps.get(n) == "ok" for n in ("gallop-bench", "gallop-bench-variants", "gallop-generate")),
               f"the whole-DiT steps ran: {steps}")

@@ -28,9 +28,9 @@
 # GALLOP_CHECK_DIT (the attention backends the whole-DiT benchmark compares, default
 # auto,sdpa,cudnn,flash,gallop),
 # GALLOP_CHECK_SM90 (the Hopper variants timed beside cuDNN, in one process; default ws-p2 ws-p2-c2
-# ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144
-# ws-p2-n144-split: the fastest measured (ws-p2), ws-p2 with cycle counters (where its time goes)
-# and eight untimed contenders; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
+# ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-pingpong-p2-c2
+# ws-p2-n144 ws-p2-n144-split: the fastest measured (ws-p2), ws-p2 with cycle counters (where its
+# time goes) and nine untimed contenders; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
 # ws-pingpong, ws-n176 and ws-pingpong-n176 trailed ws-p2 on 2026-11-26 and were removed from the
 # build on 2026-11-27, which gives their GPU test time to the contenders' timings). A backend whose
 # rows a broken kernel took down is timed again alone, unless that could leave less than
@@ -59,7 +59,9 @@ JOBS=${GALLOP_CHECK_JOBS:-$(nproc)}
 TEST_JOBS=${GALLOP_CHECK_TEST_JOBS:-8}
 LIBRARIES=${GALLOP_CHECK_LIBRARIES:-flash}
 DIT_BACKENDS=${GALLOP_CHECK_DIT:-auto,sdpa,cudnn,flash,gallop}
-SM90_VARIANTS=${GALLOP_CHECK_SM90:-ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-p2-n144 ws-p2-n144-split}
+DEFAULT_SM90="ws-p2 ws-p2-c2 ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2"
+DEFAULT_SM90="$DEFAULT_SM90 ws-pingpong-p2-c2 ws-p2-n144 ws-p2-n144-split"
+SM90_VARIANTS=${GALLOP_CHECK_SM90:-$DEFAULT_SM90}
 SM80=${GALLOP_CHECK_SM80:-1}
 DIT_RESERVE=${GALLOP_CHECK_DIT_RESERVE:-90}
 PYTHON=${PYTHON:-$(command -v python3 || echo python3)}
@@ -174,7 +176,7 @@ if [ -x "$BENCH" ]; then
   run_step bench-fused 60 "$OUT/bench.log" "$BENCH" --no-attention --no-ceilings --json "$TMP/bench_fused.json"
   side_by_side=cudnn
   for schedule in $SM90_VARIANTS; do side_by_side="$side_by_side,gallop-sm90-$schedule"; done
-  # 11 backends x 5 shapes: about 0.6 s of timed runs and a checked run each, plus the inputs, so
+  # 12 backends x 5 shapes: about 0.6 s of timed runs and a checked run each, plus the inputs, so
   # about a minute; up to 240 s, less what the DiT timings keep (at least 60 s). The benchmark
   # rewrites its JSON after every shape, so a run cut short keeps the shapes it finished (and every
   # backend is then timed again alone, as time allows).
