@@ -1,6 +1,7 @@
 // gallop bench: times the Wan DiT (one guided denoising step = two forward passes) and the VAE
 // decode at a real model's shapes, for each attention backend asked for, on random weights (speed
-// does not depend on the weights' values, so no checkpoint is needed). Prints a table on stdout
+// does not depend on the weights' values, so no checkpoint is needed); the backends' timed passes
+// alternate, in rounds. Prints a table on stdout
 // and, with --json, writes the same numbers to a file. With --breakdown, one more forward per
 // backend is timed step by step (ForwardOptions::on_step: CUDA events on the GPU, the wall clock
 // on the CPU), each step summed over the blocks.
@@ -237,38 +238,66 @@ int run_bench(const BenchOptions& o) {
             << " tokens), " << report["dtype"].get<std::string>() << " on " << device_name(dev) << "\n";
   std::cout << std::left << std::setw(30) << "attention" << std::right << std::setw(14) << "s/forward"
             << std::setw(16) << "s/step (CFG)" << std::setw(14) << "peak GiB" << "\n";
-  for (auto backend : backends) {
-    models::dit::ForwardOptions fwd;
-    fwd.compute_dtype = policy.dtype;
-    fwd.attention = backend;
+  // Each backend's warm-up forward (RoPE tables, cuDNN plans) gives its peak memory; then the
+  // timed forwards run in rounds, round i timing every backend once in an order rotated by i, so
+  // that no backend always runs on a card the others have just heated (the SM clock falls by a fifth
+  // under attention, kernels/NOTES.md) and their difference is not the order's.
+  const size_t n = backends.size();
+  std::vector<models::dit::ForwardOptions> fwds(n);
+  std::vector<double> peaks(n, 0.0);
+  std::vector<std::vector<double>> times(n);
+  for (size_t b = 0; b < n; ++b) {
+    fwds[b].compute_dtype = policy.dtype;
+    fwds[b].attention = backends[b];
     reset_peak(dev);
-    dit->forward(x, t, ctx, {}, {}, fwd);  // warm-up (RoPE tables, cuDNN plans)
+    dit->forward(x, t, ctx, {}, {}, fwds[b]);
     synchronize(dev);
-    std::vector<double> times;
-    for (int i = 0; i < o.repeat; ++i) {
-      const auto t0 = Clock::now();
-      dit->forward(x, t, ctx, {}, {}, fwd);
-      synchronize(dev);
-      times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    peaks[b] = peak_gib(dev);
+  }
+  auto median_of = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  // The rows so far (rewritten after every round: a backend that kills the process leaves the
+  // rounds before it in the file).
+  auto report_rows = [&] {
+    report["dit"] = nlohmann::json::array();
+    for (size_t b = 0; b < n; ++b) {
+      if (times[b].empty()) continue;
+      report["dit"].push_back({{"attention", kernels::attention_options_name(backends[b])},
+                               {"seconds_per_forward", median_of(times[b])},
+                               {"seconds_all", times[b]},
+                               {"peak_gib", peaks[b]}});
     }
-    std::sort(times.begin(), times.end());
-    const double median = times[times.size() / 2];
-    const std::string name = kernels::attention_options_name(backend);
+    write_report();
+  };
+  for (int i = 0; i < o.repeat; ++i) {
+    if (!o.run.quiet && n > 1) log_info("bench: round " + std::to_string(i + 1) + "/" + std::to_string(o.repeat));
+    for (size_t k = 0; k < n; ++k) {
+      const size_t b = (k + static_cast<size_t>(i)) % n;
+      const auto t0 = Clock::now();
+      dit->forward(x, t, ctx, {}, {}, fwds[b]);
+      synchronize(dev);
+      times[b].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    report_rows();
+  }
+  for (size_t b = 0; b < n; ++b) {
+    const double median = median_of(times[b]);
+    const std::string name = kernels::attention_options_name(backends[b]);
     std::cout << std::left << std::setw(30) << name << std::right << std::fixed
               << std::setprecision(4) << std::setw(14) << median << std::setw(16) << 2 * median << std::setprecision(2)
               << std::setw(14);
     if (dev.is_cuda()) {
-      std::cout << peak_gib(dev) << "\n";
+      std::cout << peaks[b] << "\n";
     } else {
       std::cout << "-" << "\n";  // the CPU allocator keeps no peak statistics
     }
-    report["dit"].push_back({{"attention", name},
-                             {"seconds_per_forward", median},
-                             {"seconds_all", times},
-                             {"peak_gib", peak_gib(dev)}});
-    write_report();
-    if (o.breakdown) {
-      report["dit"].back()["breakdown"] = breakdown(dit, x, t, ctx, fwd, dev, name);
+  }
+  if (o.breakdown) {
+    for (size_t b = 0; b < n; ++b) {
+      const std::string name = kernels::attention_options_name(backends[b]);
+      report["dit"][b]["breakdown"] = breakdown(dit, x, t, ctx, fwds[b], dev, name);
       write_report();
     }
   }
@@ -304,7 +333,8 @@ void add_bench_command(CLI::App& app, Commands& commands) {
   cmd->add_option("--model", o->model, "Shapes to time: t2v-1.3b, t2v-14b or tiny")->capture_default_str();
   cmd->add_option("--size", o->size, "WIDTHxHEIGHT [default: 832x480 for 1.3B, 1280x720 for 14B]");
   cmd->add_option("--frames", o->frames, "Frames (4k+1)")->capture_default_str();
-  cmd->add_option("--repeat", o->repeat, "Timed forward passes per backend (the median is reported)")
+  cmd->add_option("--repeat", o->repeat,
+                  "Timed forward passes per backend, in rounds that alternate the backends (the median is reported)")
       ->capture_default_str();
   cmd->add_option("--attention", o->attention,
                   "Comma-separated attention backends to compare: auto, sdpa, cudnn, flash, gallop, reference, or "
