@@ -145,9 +145,12 @@ def merge_bench(files):
     kept = keep_timed_rows(merged["attention"])
     # Rows a broken kernel took down in the shared process, measured again alone: not failures of
     # their own backend, but the summary names them (the kernel that broke is among them).
+    kept_ids = {id(r) for r in kept}
+    timed = {(r.get("shape"), r.get("backend")) for r in kept if "tflops" in r}
     merged["broken_rows_timed_again"] = [
         {"shape": r.get("shape"), "backend": r.get("backend"), "error": r["error"]}
-        for r in merged["attention"] if "error" in r and not any(r is k for k in kept)]
+        for r in merged["attention"]
+        if "error" in r and id(r) not in kept_ids and (r.get("shape"), r.get("backend")) in timed]
     merged["attention"] = kept
     return merged
 
