@@ -2,7 +2,8 @@
 """CPU test of the scripts that turn a tools/gpu/check.sh run into decisions: which Hopper variants
 check.sh times again after a broken kernel took down the shared benchmark process
 (tools/gpu/retry_variants.py), how the summary merges those processes' rows (summarize.py: a timed
-row wins over a broken one), and the `auto` table rows that tuning_rows.py derives from the summary.
+row wins over a broken one), and the `auto` table rows that tuning_rows.py derives from one or several
+runs of a card.
 The rows are made up; their fields are those gallop_kernel_bench writes. Exit status 0 or 1."""
 import json
 import os
@@ -119,6 +120,44 @@ def main():
         check(len(rows) == 2 and all('"gallop-sm90-ws-p2-c2"' in r for r in rows),
               f"ws-p2-c2 gets the self-attention rows and cross-attention gets none: {rows}")
         check(all('"H100", 9, 0' in r for r in rows), "the rows name the measured card")
+
+        # Several runs of one card: a check.sh summary and the benchmark's own JSON of a second run.
+        # ws-p2-c2 leads in run 1 but falls behind ws-p2-s3 in run 2 (its worst ratio over both runs
+        # decides); ws-pingpong-p2 is fastest but timed in run 1 alone, so it is not compared.
+        def run_rows(run_speed):
+            out = []
+            for sh in SHAPES[:4]:
+                for b, tf in run_speed.items():
+                    out.append(dict(row(sh, b, tflops=tf), ms=0.0))
+            return out
+        run1 = run_rows({"cudnn": 560.0, "gallop-sm90-ws-p2-c2": 660.0, "gallop-sm90-ws-p2-s3": 640.0,
+                         "gallop-sm90-ws-pingpong-p2": 700.0})
+        run2 = run_rows({"cudnn": 580.0, "gallop-sm90-ws-p2-c2": 600.0, "gallop-sm90-ws-p2-s3": 650.0})
+        run2[0]["tflops"] = 590.0  # cuDNN on 1.3B-480p in run 2: ws-p2-s3's worst ratio at 32760 keys
+        first = os.path.join(tmp, "run1.json")
+        second = os.path.join(tmp, "run2.json")
+        with open(first, "w") as f:
+            json.dump({"device": "NVIDIA H100 80GB HBM3", "date": "2026-11-27T00:00:00Z", "attention": run1}, f)
+        with open(second, "w") as f:
+            json.dump({"device": {"name": "NVIDIA H100 80GB HBM3"}, "date": "2026-11-28T00:00:00Z",
+                       "attention": run2}, f)
+        tuning = os.path.join(ROOT, "tools", "gpu", "tuning_rows.py")
+        out = subprocess.run([sys.executable, tuning, first, second], capture_output=True, text=True)
+        check(out.returncode == 0, f"tuning_rows.py takes two runs ({out.stderr[-300:]})")
+        rows = [line for line in out.stdout.splitlines() if "AttentionBackend::Gallop" in line]
+        # ws-p2-s3: worst 650 / 590 at 32760 keys, 650 / 580 at 75600 (run 2); ws-p2-c2: 600 / 580.
+        check(len(rows) == 2 and '"gallop-sm90-ws-p2-s3", 650.0, 590.0' in rows[0]
+              and '"gallop-sm90-ws-p2-s3", 650.0, 580.0' in rows[1],
+              f"the best worst ratio over both runs wins, with the figures of its worst shape and run: {rows}")
+        check("over 2 runs" in out.stdout and "2026-11-28" in out.stdout, "the rows say how many runs, the last date")
+        check("ws-pingpong-p2 worst ratio to cuDNN 1.250, timed in 1 of the 2 runs" in out.stderr,
+              "a kernel timed in fewer runs than the others is named and left out")
+        other = os.path.join(tmp, "run3.json")
+        with open(other, "w") as f:
+            json.dump({"device": "NVIDIA H200", "attention": run2}, f)
+        out = subprocess.run([sys.executable, tuning, first, other], capture_output=True, text=True)
+        check(out.returncode == 2 and "different cards" in out.stderr and "AttentionBackend" not in out.stdout,
+              "runs of two kinds of card are refused")
     print("FAILED: " + "; ".join(failures) if failures else "all passed")
     return 1 if failures else 0
 
