@@ -180,9 +180,13 @@ attn::ElementType element_type(c10::ScalarType dtype) {
   return dtype == at::kBFloat16 ? attn::ElementType::kBf16 : attn::ElementType::kFp16;
 }
 
-// The gallop kernel `gallop` means on this device, or nothing.
+// The gallop kernel `gallop` means on this device, or nothing: on Hopper at head dim 128, ws-p2 in
+// clusters of two CTAs with the last wave split along the keys (the fastest whole DiT forward at
+// 480p on an H100 and an H200, 2026-11-27: kernels/NOTES.md), else the tile table's Hopper kernel,
+// else the sm_80 one.
 std::optional<attn::GallopKernel> best_gallop_kernel(c10::ScalarType dtype, int64_t head_dim) {
-  for (auto kernel : {attn::GallopKernel::kSm90, attn::GallopKernel::kSm80})
+  for (auto kernel : {attn::GallopKernel::kSm90WsTwoPClusterSplit, attn::GallopKernel::kSm90,
+                      attn::GallopKernel::kSm80})
     if (gallop_kernel_available(kernel, dtype, head_dim)) return kernel;
   return std::nullopt;
 }

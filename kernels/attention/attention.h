@@ -36,8 +36,9 @@ AttentionBackend parse_attention_backend(const std::string& name);
 struct AttentionOptions {
   AttentionBackend backend = AttentionBackend::Auto;
   std::optional<double> scale;  // default 1/sqrt(D)
-  // With backend Gallop: exactly this kernel instead of the one the tile table picks (to compare
-  // kernel variants in whole-model runs); when it does not apply, the same fallback as `gallop`.
+  // With backend Gallop: exactly this kernel instead of the one `gallop` means on this device (on
+  // Hopper, ws-p2-c2-split at head dim 128 and the tile table's kernel at 64; to compare kernel
+  // variants in whole-model runs); when it does not apply, the same fallback as `gallop`.
   std::optional<attn::GallopKernel> gallop_kernel;
 };
 

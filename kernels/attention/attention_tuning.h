@@ -3,7 +3,8 @@
 // One row per (GPU, dtype, head dim, key-length range) where a backend other than the default
 // (cuDNN's fused attention) was measured faster, with the figures of the run that showed it.
 // Rows come from `gallop_kernel_bench` (tools/kernel_bench) run through tools/gpu/check.sh:
-// tools/gpu/tuning_rows.py prints the rows from that summary. Until a row says otherwise,
+// tools/gpu/tuning_rows.py prints the rows from one card's runs (summaries or the benchmark's own
+// JSON), comparing each kernel with cuDNN from its own run. Until a row says otherwise,
 // `auto` uses cuDNN, so a user never gets a slower kernel than the best library one.
 #pragma once
 
@@ -30,16 +31,24 @@ struct AttentionTuningRow {
   const char* measured;      // "YYYY-MM-DD, <device line>, <shape>"
 };
 
-// From tools/gpu/check.sh on an NVIDIA H200 (2026-11-26, second run of the day): the Hopper kernel
-// with two P buffers beat cuDNN on all four Wan self-attention shapes (632.8-657.1 against
-// 563.0-567.1 TFLOP/s). At the cross-attention length (512 text keys) cuDNN stayed ahead of every
-// gallop variant (570.4 against at most 441.4), so keys below 4096 keep cuDNN. No row for the H100
-// yet: that card has only timed the serial variant (2026-11-26, first session), slower than cuDNN.
-inline constexpr std::array<AttentionTuningRow, 2> kAttentionTuning{{
-    {"H200", 9, 0, "bf16", 128, 4096, 49766, AttentionBackend::Gallop, "gallop-sm90-ws-p2", 632.8, 563.0,
-     "2026-11-26, NVIDIA H200, 1.3B-480p (worst shape of len_k 32760)"},
-    {"H200", 9, 0, "bf16", 128, 49767, 2147483647, AttentionBackend::Gallop, "gallop-sm90-ws-p2", 634.2, 563.6,
-     "2026-11-26, NVIDIA H200, 14B-720p (worst shape of len_k 75600)"},
+// From tools/gpu/check.sh on 2026-11-27 (kernels/NOTES.md, "Clusters win"): cuDNN and the Hopper
+// variants timed side by side in one process. NVIDIA H100 80GB HBM3: three runs (the full check,
+// a second side-by-side run of the leaders, and the run that checked these rows), rows from
+// `tuning_rows.py` over all three (the worst ratio to cuDNN over every run that timed a kernel).
+// NVIDIA H200: one run. ws-p2 in clusters of two CTAs with the last wave split along the keys
+// (c2-split) won everywhere but the H200's 720p rows, where plain c2 led it by 0.8% in one run.
+// At the cross-attention length (512 text keys) cuDNN stays ahead of every gallop variant (H100:
+// cuDNN 534.9-556.4 TFLOP/s, no gallop variant above 443.6), so keys below 4096 keep cuDNN. The figures are each
+// row's worst shape.
+inline constexpr std::array<AttentionTuningRow, 4> kAttentionTuning{{
+    {"H100", 9, 0, "bf16", 128, 4096, 49766, AttentionBackend::Gallop, "gallop-sm90-ws-p2-c2-split", 675.9, 576.5,
+     "2026-11-27, NVIDIA H100 80GB HBM3, 14B-480p (worst shape of len_k 32760 over 3 runs)"},
+    {"H100", 9, 0, "bf16", 128, 49767, 2147483647, AttentionBackend::Gallop, "gallop-sm90-ws-p2-c2-split", 669.2, 569.5,
+     "2026-11-27, NVIDIA H100 80GB HBM3, 14B-720p (worst shape of len_k 75600 over 3 runs)"},
+    {"H200", 9, 0, "bf16", 128, 4096, 49766, AttentionBackend::Gallop, "gallop-sm90-ws-p2-c2-split", 670.9, 572.6,
+     "2026-11-27, NVIDIA H200, 14B-480p (worst shape of len_k 32760)"},
+    {"H200", 9, 0, "bf16", 128, 49767, 2147483647, AttentionBackend::Gallop, "gallop-sm90-ws-p2-c2", 675.6, 568.6,
+     "2026-11-27, NVIDIA H200, 14B-720p (worst shape of len_k 75600)"},
 }};
 
 }  // namespace gallop::kernels

@@ -76,11 +76,16 @@ GALLOP_TILE_FN constexpr Sm80Tile sm80_tile(int head_dim) {
 //             clusters halve it. A CTA's stage is refilled only after the math warps of both CTAs
 //             released it (the "empty" barriers count 16 arrivals), and each producer waits for
 //             its CTA's last releases before it exits, so that no CTA leaves while the other can
-//             still arrive on its barriers. Not timed yet.
+//             still arrive on its barriers. With the -split plan (ws-p2-c2-split) the fastest
+//             kernel measured (2026-11-27, bf16: 664.5-700.7 TFLOP/s on an H100 over three runs,
+//             670.9-719.5 on an H200, against cuDNN's 555.9-595.9 and 568.6-574.8 in the same
+//             runs); `--attention gallop` runs it at head dim 128 (attention.cpp).
 //   ws-pingpong-p2-c2  both: turns inside each CTA, K/V shared across the cluster's two CTAs. The
 //             turns are named barriers among a CTA's own math warps and the clusters' barriers are
 //             mbarriers, so neither protocol waits on the other; FlashAttention-3's head-dim-128
-//             forward combines the two as well (with 176-key blocks and one P buffer). Not timed yet.
+//             forward combines the two as well (with 176-key blocks and one P buffer). Measured
+//             level with ws-p2-c2 (2026-11-27: 652.2-675.5 TFLOP/s on an H100, 666.7-673.0 on an
+//             H200), not ahead of it.
 //   ws-p2-prof  ws-p2 with cycle counters around every wait (kernel_profile.h), for the benchmark
 //             to say where the math warps' time goes; a diagnostic, never chosen by `auto`.
 // Measured and removed (2026-11-27; the last tree with them is commit c6bf1cf): overlap and
@@ -123,15 +128,17 @@ struct Sm90Tile {
 // D = 128: 128 x 128, 2 stages, schedule ws-p2: 32 KB Q + 2 x 64 KB K/V = 161 KB, one CTA per SM;
 // O 64 + S 64 + two P buffers of 32 registers per math thread (168 at launch, 240 after setmaxnreg;
 // no spills). Measured on an NVIDIA H200 (2026-11-26, bf16, the four Wan self-attention shapes,
-// kernels/NOTES.md): ws-p2 632.8-657.1 TFLOP/s, the fastest variant on every shape, against
+// kernels/NOTES.md): ws-p2 632.8-657.1 TFLOP/s, then the fastest variant on every shape (the
+// clusters, timed the next day, beat it: ws-p2-c2 above), against
 // cuDNN's 563.0-567.1 in the same run; ws-n176 (FlashAttention-3's 176-key block) 619.2-632.2,
 // ws-pingpong-n176 618.7-631.5, ws 607.3-625.7. The earlier run on the same kind of card: overlap
 // 592-611, pingpong 588-601, serial 523-533. (All but serial since removed, see above.)
 // The 176-key block cannot hold a second P buffer (S 88
 // + P 44 + O 64 registers already take ~230 of the 240); a 144-key block can (S 72 + 2 x P 36 + O
-// 64: ws-p2-n144, R231 of 240 in the SASS, no spills; not timed yet). The -split kernel is ws-p2
+// 64: ws-p2-n144, R231 of 240 in the SASS, no spills; 655.7-711.0 TFLOP/s on an H100, 2026-11-27,
+// within the spread of ws-p2 there). The -split kernel is ws-p2
 // with the grid's last partial wave split along the keys (tail_split.h), not a tile of its own.
-// Three K/V stages at D = 128 (ws-p2-s3, ws-p2-c2-s3; built 2026-11-27 without a GPU, not timed):
+// Three K/V stages at D = 128 (ws-p2-s3, ws-p2-c2-s3; 2026-11-27: level with two stages, no consistent gain; NOTES):
 // 32 KB Q + 3 x 64 KB K/V + barriers = 225 KB (230,504 bytes with the alignment slack, of the
 // 232,448 a Hopper CTA may opt into). With two stages the load of V(j + 2) waits until both
 // warpgroups released V(j), about one and a half blocks of math before V(j + 2) is read (K: about

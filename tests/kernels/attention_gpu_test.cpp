@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/attention/attention.h"
+#include "kernels/attention/attention_select.h"
 #if defined(GALLOP_HAVE_CUDA)
 #include <ATen/cuda/CUDAContext.h>
 
@@ -275,7 +276,9 @@ INSTANTIATE_TEST_SUITE_P(
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsTwoPCluster, at::kHalf, 128},
                       KernelCase{GallopKernel::kSm90WsTwoP144Cluster, at::kBFloat16, 128},
+                      // c2-split: what `--attention gallop` runs at head dim 128 on Hopper.
                       KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128},
+                      KernelCase{GallopKernel::kSm90WsTwoPClusterSplit, at::kHalf, 128},
                       // Ping-pong turns inside each CTA of a cluster.
                       KernelCase{GallopKernel::kSm90WsPingpongTwoPCluster, at::kBFloat16, 128},
                       KernelCase{GallopKernel::kSm90WsPingpongTwoPCluster, at::kHalf, 128},
@@ -440,8 +443,40 @@ TEST(AttentionDispatchGpu, AutoUsesCudnnUntilATableRowSaysOtherwise) {
   gallop.backend = AttentionBackend::Gallop;
   const auto impl = attention_implementation(q, q, q, {}, gallop);
   EXPECT_TRUE(impl.rfind("gallop-", 0) == 0 || impl == "cudnn") << impl;
+#if defined(GALLOP_HAVE_CUDA)
+  // On Hopper `gallop` means c2-split at head dim 128 and the tile table's kernel at 64.
+  if (gallop_kernel_available(GallopKernel::kSm90WsTwoPClusterSplit, at::kBFloat16, 128)) {
+    EXPECT_EQ(impl, "gallop-sm90-ws-p2-c2-split");
+    const auto q64 = kt::cuda_randn({1, 64, 2, 64}, at::kBFloat16, 52);
+    EXPECT_EQ(attention_implementation(q64, q64, q64, {}, gallop), "gallop-sm90");
+  }
+#endif
   std::cout << "[ info ] " << kt::device_description() << ": --attention gallop runs " << impl << "\n";
 }
+
+#if defined(GALLOP_HAVE_CUDA)
+// `auto` on this card at the Wan key lengths (32760 and 75600 self-attention keys, 512 text keys):
+// what the measured table says for it (attention_tuning.h), and a row's kernel runs here.
+TEST(AttentionDispatchGpu, AutoFollowsTheMeasuredRowsOnThisCard) {
+  GALLOP_SKIP_IF_NO_CUDA();
+  const auto* prop = at::cuda::getCurrentDeviceProperties();
+  const AttentionDevice device{prop->name, prop->major, prop->minor};
+  const auto q = kt::cuda_randn({1, 64, 2, 128}, at::kBFloat16, 53);
+  for (int64_t len_k : {512, 32760, 75600}) {
+    const auto k = kt::cuda_randn({1, len_k, 2, 128}, at::kBFloat16, 54);
+    const AttentionOptions chosen = select_attention_options(device, at::kBFloat16, 128, len_k);
+    const std::string impl = attention_implementation(q, k, k);
+    std::cout << "[ info ] " << kt::device_description() << ", " << len_k << " keys: auto runs " << impl << "\n";
+    if (chosen.backend == AttentionBackend::Gallop && chosen.gallop_kernel) {
+      EXPECT_TRUE(gallop_kernel_available(*chosen.gallop_kernel, at::kBFloat16, 128))
+          << "the table names " << gallop_kernel_name(*chosen.gallop_kernel) << ", which does not run here";
+      EXPECT_EQ(impl, gallop_kernel_name(*chosen.gallop_kernel));
+    } else {
+      EXPECT_EQ(impl, attention_backend_name(chosen.backend));
+    }
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace gallop::kernels

@@ -29,8 +29,9 @@
 # auto,sdpa,cudnn,flash,gallop),
 # GALLOP_CHECK_SM90 (the Hopper variants timed beside cuDNN, in one process; default ws-p2 ws-p2-c2
 # ws-p2-prof ws-p2-c2-s3 ws-p2-c2-split ws-p2-split ws-p2-s3 ws-pingpong-p2 ws-pingpong-p2-c2
-# ws-p2-n144 ws-p2-n144-split: the fastest measured (ws-p2), ws-p2 with cycle counters (where its
-# time goes) and nine untimed contenders; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
+# ws-p2-n144 ws-p2-n144-split: ws-p2, ws-p2 with cycle counters (where its time goes) and the nine
+# variants built on it, all timed on an H100 and an H200 on 2026-11-27, where the clusters (c2,
+# c2-split) led; ws-p2-n144-c2 and serial on request (overlap, pingpong, ws,
 # ws-pingpong, ws-n176 and ws-pingpong-n176 trailed ws-p2 on 2026-11-26 and were removed from the
 # build on 2026-11-27, which gives their GPU test time to the contenders' timings). A backend whose
 # rows a broken kernel took down is timed again alone, unless that could leave less than
