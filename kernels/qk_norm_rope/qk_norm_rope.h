@@ -30,10 +30,12 @@ struct QkNormRopeOptions {
   // one CTA per (token, q or k). Paired measured 55.7% / 61.9% of peak bandwidth against 41.0% /
   // 43.8% (H200, 2026-11-26, bf16, 32760 x 1536 / 75600 x 5120; kernels/NOTES.md).
   bool paired_kernel = true;
-  // How the CUDA kernel spreads token rows over CTAs (fused_backend.h). Paired + narrow measured
-  // 63.4% / 64.8% (same run), but its GPU test timed out in that run before it could check the
-  // narrow outputs, so per-row stays the default until a run passes that test.
-  RowSchedule row_schedule = RowSchedule::kPerRow;
+  // How the CUDA kernel spreads token rows over CTAs (fused_backend.h). Paired + narrow is the
+  // fastest at both Wan sizes (32760 x 1536 / 75600 x 5120) on both Hopper cards (2026-11-27,
+  // kernels/NOTES.md): 80.2% / 85.0% of peak bandwidth on an H100 (paired per-row 74.8% / 70.8%,
+  // paired warp 73.4% / 85.3%) and 65.9% / 72.5% on an H200 (per-row 58.4% / 56.7%). Its GPU test
+  // (a tolerance, not bits: it sums in another order) passed on both cards.
+  RowSchedule row_schedule = RowSchedule::kNarrow;
   // rope_freqs_table_f32 of `freqs`, which the CUDA kernel reads for a bf16 or fp16 output (it
   // rotates in fp32 wherever that provably gives the float64 bits: rope_rotate.h). When undefined
   // it is made for each such call (a copy kernel), so callers that loop keep one.

@@ -86,7 +86,8 @@ void check_official_op_order(at::ScalarType out, uint64_t seed) {
       QkNormRopeOptions opts;
       opts.out_dtype = out;
       opts.backend = FusedBackend::Cuda;
-      opts.paired_kernel = false;  // the per-tensor kernel first
+      opts.paired_kernel = false;  // the per-tensor kernel first, one CTA per row: the bit baseline
+      opts.row_schedule = RowSchedule::kPerRow;
       kt::poison_cuda_allocator(2 * q.numel() * 4);
       auto [gq, gk] = qk_norm_rope(q, k, wq, wk, freqs, c.grids, c.heads, opts);
       // The paired kernel (q and k in one CTA) shares the reduction order: bit-identical.
