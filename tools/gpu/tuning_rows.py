@@ -10,7 +10,9 @@ so a kernel's speed is compared with cuDNN's from its own run. For each key leng
 winner is the verified gallop kernel with the best worst-case ratio to cuDNN over the shapes of that
 key length and over every run that timed it on all of them (several runs keep one lucky run from
 deciding a 1% difference); it gets a row only where it beats cuDNN on every one of them (else `auto`
-stays on cuDNN there). All runs must come from one kind of card. Rows cover key-length ranges split halfway (geometrically) between measured lengths.
+stays on cuDNN there). A kernel timed in fewer runs than others is named and not compared. All runs
+must come from one kind of card. Rows cover key-length ranges split halfway (geometrically) between
+measured lengths.
 Prints the C++ rows on standard output and the per-shape comparison on standard error; prints no
 rows (and says so) when no gallop kernel won anywhere. Also prints, on standard error, the fused
 kernels' variants (row schedules, paired q/k) side by side, fastest first.
