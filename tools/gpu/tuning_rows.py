@@ -24,7 +24,7 @@ import math
 import sys
 
 
-def report_fused(rows):
+def report_fused(rows, label=""):
     """Standard error: the fused kernels' variants side by side (row schedules, paired q/k), per
     kernel and tensor size, fastest first: what decides RowSchedule's and the paired kernel's
     defaults (kernels/common/fused_backend.h, kernels/qk_norm_rope/qk_norm_rope.h)."""
@@ -35,7 +35,7 @@ def report_fused(rows):
         base, _, variant = r["kernel"].partition("-")
         groups.setdefault((base, r["types"]), []).append((variant or "per-row", r["pct_peak"], r["gbps"]))
     if groups:
-        print("fused kernels, % of peak bandwidth (fastest first):", file=sys.stderr)
+        print(f"fused kernels{label}, % of peak bandwidth (fastest first):", file=sys.stderr)
     for (base, types), variants in sorted(groups.items()):
         ranked = sorted(variants, key=lambda v: -v[2])
         print(f"  {base} [{types}]: " + ", ".join(f"{v} {pct:.1f}%" for v, pct, _ in ranked), file=sys.stderr)
@@ -112,8 +112,8 @@ def main():
         if best and best[1][0] > 1.0:
             _, tf, cd, sh, _ = best[1]
             winners[len_k] = (best[0], tf, cd, sh, best[2])
-    for _, _, _, fused in runs:
-        report_fused(fused)
+    for i, (_, _, _, fused) in enumerate(runs):
+        report_fused(fused, f" (run {i + 1}, {a.runs[i]})" if len(runs) > 1 else "")
     if not winners:
         print("// no gallop kernel beat cuDNN on any measured key length: kAttentionTuning stays empty")
         return 0
